@@ -1,0 +1,119 @@
+# sensorpipe: one Makefile for the whole tree; settings live in config.mk.
+#
+#   make            build every program into $(BUILD)/bin
+#   make check      install missing packages, build, run unit and integration tests
+#   make unit       unit tests only (CUnit, no network)
+#   make asan       the same tests with AddressSanitizer + UBSan (build-asan/)
+#   make valgrind   unit tests under memcheck; any error or leak fails
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make demo       start a demo pipeline (see README)
+include config.mk
+
+BUILD ?= build
+BIN = $(BUILD)/bin
+
+# A program is a directory with a main.c; everything else in it is a module
+# that the unit tests may link too.
+PROGS := $(patsubst %/main.c,%,$(wildcard */main.c))
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+STAGE_MOD_SRC := $(filter-out %/main.c,$(foreach p,$(PROGS),$(wildcard $(p)/*.c)))
+STAGE_MOD_OBJ := $(STAGE_MOD_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(wildcard tests/unit/*.c)
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+BENCH_SRC := $(wildcard bench/*.c)
+BENCH_BIN := $(patsubst bench/%.c,$(BIN)/%,$(BENCH_SRC))
+LIB = $(BUILD)/libsensorpipe.a
+
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) $(PKGS_TEST) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+PKG_TEST_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS_TEST) 2>/dev/null)
+
+ALL_CFLAGS = $(CPPFLAGS_ALL) $(PKG_CFLAGS) $(CFLAGS) $(CFLAGS_WARN) $(EXTRA_CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS) -Wl,--as-needed
+LDLIBS_ALL = $(LIB) $(PKG_LIBS) $(PAHO_LIBS) -lpthread -lm
+
+all: $(PROGS:%=$(BIN)/%) $(BENCH_BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(COMMON_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+.SECONDEXPANSION:
+$(BIN)/%: $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard %/*.c)) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS_ALL)
+
+$(BIN)/%: $(BUILD)/bench/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LDLIBS_ALL)
+
+# The unit runner calls every `test_<module>_suite()` found in tests/unit.
+$(BUILD)/suites.h: $(UNIT_SRC)
+	@mkdir -p $(@D)
+	sed -n 's/^\(test_[a-z0-9_]*_suite\)(void)$$/SUITE(\1)/p' $(UNIT_SRC) >$@.tmp
+	mv $@.tmp $@
+
+$(BUILD)/tests/unit/run_unit.o: $(BUILD)/suites.h
+$(BUILD)/tests/unit/%.o: ALL_CFLAGS += -I$(BUILD) -Wno-missing-prototypes
+
+$(BIN)/run_unit: $(UNIT_OBJ) $(STAGE_MOD_OBJ) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(UNIT_OBJ) $(STAGE_MOD_OBJ) $(LDLIBS_ALL) $(PKG_TEST_LIBS)
+
+deps:
+	@scripts/install-deps --check 2>/dev/null || scripts/install-deps
+
+unit: $(BIN)/run_unit
+	cd tests/unit && $(VALGRIND_CMD) ../../$(BIN)/run_unit
+
+integration: all
+	SP_BIN=$(abspath $(BIN)) SP_ROOT=$(CURDIR) tests/integration/run $(T)
+
+# `make check` first makes sure the packages are there (cheap when they are),
+# then builds and runs every test. T=t0100 limits the integration tests.
+check:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all $(BIN)/run_unit
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory integration
+
+VALGRIND_CMD =
+valgrind:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory $(BIN)/run_unit
+	@$(MAKE) --no-print-directory unit VALGRIND_CMD="valgrind -q \
+		--leak-check=full --show-leak-kinds=definite,indirect,possible \
+		--errors-for-leak-kinds=definite,indirect,possible \
+		--error-exitcode=99 --suppressions=$(CURDIR)/tests/valgrind.supp"
+
+ASAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+asan:
+	@$(MAKE) --no-print-directory check BUILD=build-asan OPT=-O1 \
+		EXTRA_CFLAGS="$(ASAN_FLAGS)" EXTRA_LDFLAGS="$(ASAN_FLAGS)" \
+		ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 \
+		LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+install: all
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(PROGS:%=$(BIN)/%) $(DESTDIR)$(BINDIR)/
+	install -m 0755 scripts/sensorpipe $(DESTDIR)$(BINDIR)/sensorpipe 2>/dev/null || true
+
+demo:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
+	scripts/demo start
+
+demo-stop:
+	scripts/demo stop
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: all deps unit integration check valgrind asan install demo demo-stop clean
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,77 @@
+/*
+ * stageio: where a stage reads its input lines and writes its output lines,
+ * chosen by --in and --out: "-" for stdin/stdout, or a journal directory
+ * (common/journal). Stage code sees the same calls for both.
+ * Owns: the input reader and output writer, and the lines they lend.
+ * Never parses JSON or exits; returns enum stageio_err.
+ *
+ * Commit protocol: stage_in_tell() gives the position after the last line
+ * read; once the stage has durably handled every line up to it (written and
+ * synced downstream, accepted by InfluxDB, ...), it calls stage_in_commit().
+ * On stdin commit is a no-op: a pipe cannot replay. On a journal it saves
+ * the consumer's cursor, and a restart resumes from the last commit.
+ */
+#ifndef SENSORPIPE_STAGEIO_H
+#define SENSORPIPE_STAGEIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+enum stageio_err {
+	STAGEIO_OK = 0,
+	STAGEIO_EOF,		/* input ended (never for a journal being followed) */
+	STAGEIO_TIMEOUT,	/* no line within the timeout */
+	STAGEIO_BAD_LINE,	/* a line was skipped: too long or with NUL;
+				 * stage_in_bad_reason() says which */
+	STAGEIO_ERR_SYS,	/* see errno */
+	STAGEIO_ERR_PIPE,	/* downstream closed (EPIPE) */
+	STAGEIO_ERR_NOMEM,
+	STAGEIO_ERR_JOURNAL,	/* journal error: stage_in/out_errmsg() */
+	STAGEIO_ERR_USAGE,	/* --in DIR without --consumer, ... */
+};
+
+/* A position in an input: opaque to stages, comparable with memcmp. */
+struct stage_pos {
+	uint64_t seg;
+	uint64_t off;
+};
+
+struct stage_in;
+struct stage_out;
+
+enum stageio_err stage_in_open(struct stage_in **in, const struct config *cfg);
+/* Reads the next line; timeout_ms as for ndjson_read (-1 waits forever). */
+enum stageio_err stage_in_read(struct stage_in *in, const char **line,
+			       size_t *len, int timeout_ms);
+/* A complete line is ready now. */
+bool stage_in_ready(const struct stage_in *in);
+/* Number of the last line read or skipped, from 1. */
+uint64_t stage_in_lineno(const struct stage_in *in);
+/* After STAGEIO_BAD_LINE: "line too long (5242880 bytes, max 1048576)". */
+const char *stage_in_bad_reason(const struct stage_in *in);
+struct stage_pos stage_in_tell(const struct stage_in *in);
+enum stageio_err stage_in_commit(struct stage_in *in, struct stage_pos pos);
+/* The input's name for logs: "stdin" or "journal 'DIR' consumer 'NAME'". */
+const char *stage_in_name(const struct stage_in *in);
+const char *stage_in_errmsg(const struct stage_in *in);
+void stage_in_close(struct stage_in *in);
+
+enum stageio_err stage_out_open(struct stage_out **out,
+				const struct config *cfg);
+/* Appends one line (no '\n' inside); may write when the buffer is full. */
+enum stageio_err stage_out_write(struct stage_out *out, const char *line,
+				 size_t len);
+/* Writes what is buffered (a journal: appended, not necessarily fsynced). */
+enum stageio_err stage_out_flush(struct stage_out *out);
+/* Flush, then make it durable (journal: fsync; stdout: same as flush). */
+enum stageio_err stage_out_sync(struct stage_out *out);
+const char *stage_out_errmsg(const struct stage_out *out);
+/* Flushes and closes; returns the flush result. */
+enum stageio_err stage_out_close(struct stage_out *out);
+
+const char *stageio_strerror(enum stageio_err err);
+
+#endif
