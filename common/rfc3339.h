@@ -27,6 +27,14 @@ enum rfc3339_err {
 enum rfc3339_err rfc3339_parse(const char *s, size_t len, int64_t *ns);
 
 /*
+ * The same, and sets *why (when why is not NULL) to a static phrase naming
+ * the problem: "month out of range", "more than 9 fractional digits",
+ * "missing offset (Z or +hh:mm)"... ("" on success).
+ */
+enum rfc3339_err rfc3339_parse_why(const char *s, size_t len, int64_t *ns,
+				   const char **why);
+
+/*
  * Writes the UTC form with trailing fractional zeros removed
  * ("2026-11-26T04:00:00.12Z", "2026-11-26T04:00:00Z") and a NUL; returns the
  * length (without the NUL). buf holds RFC3339_MAX bytes.

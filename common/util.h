@@ -58,8 +58,11 @@ bool secure_equal(const char *a, size_t alen, const char *b, size_t blen);
 
 /*
  * Formats a double in the shortest form that parses back to the same value
- * ("0.1", "1e+300", "-0"); buf must hold DOUBLE_STR_MAX bytes. Returns the
- * length. Non-finite values give "NaN", "Inf", "-Inf" (callers reject them).
+ * ("0.1", "1e+300", "5e-324"); a value that would read like an integer keeps
+ * a float marker ("21.0", "-0.0"), so JSON and InfluxDB line protocol read it
+ * back as a float. buf must hold DOUBLE_STR_MAX bytes; NUL-terminated.
+ * Returns the length. Non-finite values give "NaN", "Inf", "-Inf" (callers
+ * reject them).
  */
 #define DOUBLE_STR_MAX 32
 size_t double_format(double v, char *buf);
