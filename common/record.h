@@ -8,9 +8,26 @@
  *
  * Numbers: an integer literal ("3", "-9223372036854775808") stays an int64;
  * anything with '.', 'e' or out of int64 range is a double, written back in
- * the shortest form that round-trips ("0.1", "-0.0" stays a float "-0").
+ * the shortest form that round-trips ("0.1", "1e+300"), with a float marker
+ * when it would read like an integer ("21.0", "-0.0"). NaN, Infinity and
+ * numbers that overflow a double (1e400) are refused (RECORD_ERR_NUMBER).
  * Strings keep every Unicode character; controls are escaped on output.
+ * Raw bytes must be valid UTF-8, lone surrogate escapes are refused, and so
+ * is \u0000 (RECORD_ERR_VALUE): strings are handed out NUL-terminated.
  * Times are normalised to UTC with up to 9 fractional digits.
+ *
+ * The parser is strict RFC 8259 JSON: duplicate keys are refused, nesting
+ * is limited to 32 levels (RECORD_ERR_TOO_BIG), nothing but white space may
+ * follow the object. Syntax errors are reported as "byte N: what" with N
+ * counted from 1; errors about a key name it ("tags.site: must be a
+ * string, not a number", "missing key 'measurement'").
+ *
+ * Readings: time, measurement and fields are required, tags are optional
+ * (no tags: ntags 0); any other key is refused (RECORD_ERR_UNKNOWN_KEY).
+ * Alert events: every key of DESIGN.md "Alert event" is required except
+ * tags; keys it does not know are checked as JSON and ignored, so older
+ * readers accept events from newer writers (duplicates inside ignored
+ * values are not checked).
  */
 #ifndef SENSORPIPE_RECORD_H
 #define SENSORPIPE_RECORD_H
@@ -135,7 +152,12 @@ int record_write_alert(const struct alert *a, struct strbuf *out);
 /* Sorts tags by key; returns false when two keys are equal. */
 bool record_sort_tags(struct tag *tags, size_t n);
 
-/* "measurement,k=v,k2=v2" from sorted tags: the series key of DESIGN.md. */
+/*
+ * "measurement,k=v,k2=v2" from sorted tags: the series key of DESIGN.md.
+ * ',', ' ' (and in tags '=') and '\\' are escaped with a backslash; tags
+ * with an empty value are left out, as InfluxDB leaves them out.
+ * Returns 0, or -1 (errno E2BIG/ENOMEM) with out unchanged.
+ */
 int record_series_key(const char *measurement, const struct tag *tags,
 		      size_t ntags, struct strbuf *out);
 
