@@ -7,6 +7,7 @@
 #   make valgrind   unit tests under memcheck; any error or leak fails
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make demo       start a demo pipeline (see README)
+#   make docs       regenerate docs/configuration.md from common/config_keys.h
 include config.mk
 
 BUILD ?= build
@@ -107,6 +108,13 @@ install: all
 	install -m 0755 $(PROGS:%=$(BIN)/%) $(DESTDIR)$(BINDIR)/
 	install -m 0755 scripts/sensorpipe $(DESTDIR)$(BINDIR)/sensorpipe 2>/dev/null || true
 
+# docs/configuration.md is generated from common/config_keys.h; a unit test
+# fails when it is stale.
+docs: $(BIN)/run_unit
+	@mkdir -p docs
+	$(BIN)/run_unit --keys-markdown >docs/configuration.md.tmp
+	mv docs/configuration.md.tmp docs/configuration.md
+
 demo:
 	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory all
@@ -118,5 +126,5 @@ demo-stop:
 clean:
 	rm -rf build build-asan
 
-.PHONY: all deps unit integration check valgrind asan install demo demo-stop clean
+.PHONY: all deps unit integration check valgrind asan install demo demo-stop clean docs
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
