@@ -22,7 +22,8 @@ struct backoff {
 	uint64_t rng;		/* xorshift64* state, never 0 */
 };
 
-/* seed 0 picks one from the clock and pid. */
+/* seed 0 picks one from the clock and pid. base_ms 0 counts as 1; a cap
+ * below the base is raised to the base. jitter may be changed after init. */
 void backoff_init(struct backoff *b, uint64_t base_ms, uint64_t cap_ms,
 		  uint64_t seed);
 /* The delay before the next attempt; counts the attempt. */

@@ -7,8 +7,11 @@
  * Reader: a line longer than max_line is skipped whole (never split) and
  * reported once as NDJSON_ERR_TOOLONG; a line holding a NUL byte is skipped
  * and reported as NDJSON_ERR_NUL; a trailing "\r" is removed; blank lines are
- * ignored; a last line without "\n" is returned at EOF. Memory stays under
- * max_line plus one read block, whatever the input.
+ * ignored (so are lines of only spaces, tabs and "\r"); a last line without
+ * "\n" is returned at EOF. Memory stays under max_line plus one read block
+ * (64 KiB), allocated once at init, whatever the input: an over-long line is
+ * discarded as it arrives. Reads ask for at least 64 KiB; no allocation per
+ * line.
  *
  * Writer: ndjson_write appends one line and its "\n" to the buffer, writing
  * the buffer out first when the line would not fit, so the output never
@@ -58,14 +61,30 @@ enum ndjson_err ndjson_reader_init(struct ndjson_reader *r, int fd,
 void ndjson_reader_release(struct ndjson_reader *r);
 
 /*
- * Returns the next line (without "\n" or "\r\n") in *line and *len. Waits up
- * to timeout_ms for input (-1 forever, 0 not at all). After TOOLONG or NUL,
- * r->lineno names the skipped line and r->skipped_len its length so far.
+ * Returns the next line (without "\n" or "\r\n") in *line and *len; the
+ * line is lent until the next call and is NUL-terminated (line[len] == '\0',
+ * written over the consumed "\r"/"\n" or a spare byte), so string functions
+ * work on it, though len is what counts.
+ *
+ * Waits up to timeout_ms for input (-1 forever, 0 not at all); the timeout
+ * covers the whole call. NDJSON_TIMEOUT is also returned when a signal
+ * interrupts the wait (EINTR), so the caller can check its stop flag; with
+ * timeout -1 that needs handlers installed without SA_RESTART.
+ *
+ * TOOLONG is reported once, when the end of the over-long line (its "\n" or
+ * EOF) is reached; r->skipped_len is then its full length (without "\r\n").
+ * After TOOLONG or NUL, r->lineno names the skipped line.
+ *
+ * r->lineno counts every physical line, blank and skipped ones included.
+ * r->line_offset is the input offset just past the last line returned or
+ * skipped, its "\n" included (a commit position: what precedes is handled).
  */
 enum ndjson_err ndjson_read(struct ndjson_reader *r, const char **line,
 			    size_t *len, int timeout_ms);
 
-/* True when a complete line (or EOF) can be returned without waiting. */
+/* True when a complete line (or EOF, or the end of a skipped line) is
+ * buffered. A buffered line may be blank, so ndjson_read(r, .., 0) can still
+ * answer NDJSON_TIMEOUT. */
 bool ndjson_ready(const struct ndjson_reader *r);
 
 struct ndjson_writer {
@@ -81,7 +100,15 @@ struct ndjson_writer {
 enum ndjson_err ndjson_writer_init(struct ndjson_writer *w, int fd, size_t cap);
 /* Flushes, then frees the buffer; returns the flush result. */
 enum ndjson_err ndjson_writer_release(struct ndjson_writer *w);
-/* line must not contain "\n"; a line larger than cap is written directly. */
+/*
+ * line must not contain "\n". A line that does not fit in what is left of
+ * the buffer flushes it first; a line of cap bytes or more is then written
+ * directly (writev of the line and "\n"). Writes loop over partial writes
+ * and EINTR and wait in poll(2) on EAGAIN; EPIPE gives NDJSON_ERR_PIPE
+ * (ignore SIGPIPE), any other failure NDJSON_ERR_SYS with errno. After an
+ * error the unwritten buffered bytes are dropped: stop writing.
+ * w->bytes counts bytes written to fd, w->lines lines accepted.
+ */
 enum ndjson_err ndjson_write(struct ndjson_writer *w, const char *line,
 			     size_t len);
 enum ndjson_err ndjson_flush(struct ndjson_writer *w);
