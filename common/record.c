@@ -201,6 +201,18 @@ utf8_seq(const unsigned char *p, const unsigned char *end)
 	return 0;
 }
 
+/* Bytes a string copies as they are: printable ASCII but '"' and '\\'. */
+#define PLAIN16(x) x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x
+static const unsigned char plain[256] = {
+	PLAIN16(0), PLAIN16(0),
+	1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* 0x20: '"' */
+	PLAIN16(1), PLAIN16(1),
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,	/* 0x50: '\\' */
+	PLAIN16(1), PLAIN16(1),
+	PLAIN16(0), PLAIN16(0), PLAIN16(0), PLAIN16(0),
+	PLAIN16(0), PLAIN16(0), PLAIN16(0), PLAIN16(0),
+};
+
 /*
  * Reads the string at j->p (which is '"') into the arena. Raw bytes must be
  * valid UTF-8 without controls; escapes are decoded, surrogate pairs joined,
@@ -216,13 +228,8 @@ parse_string(struct jp *j, const char **out, size_t *outlen)
 	for (;;) {
 		unsigned char c;
 
-		while (p < end) {
-			c = (unsigned char)*p;
-			if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80)
-				break;
-			*d++ = (char)c;
-			p++;
-		}
+		while (p < end && plain[(unsigned char)*p])
+			*d++ = *p++;
 		if (p >= end) {
 			j->p = p;
 			return fail(j, RECORD_ERR_JSON,

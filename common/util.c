@@ -307,6 +307,64 @@ secure_equal(const char *a, size_t alen, const char *b, size_t blen)
 	return diff == 0;
 }
 
+static const double util_pow10[] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+/*
+ * Fast path for values that %g prints in fixed notation (1e-4 <= |v| <
+ * 1e15), which is what sensors send. It looks for the fewest fraction
+ * digits k such that an integer m < 2^53 gives m / 10^k == v. Both m and
+ * 10^k are exact doubles, so that division is correctly rounded, exactly
+ * as strtod rounds the decimal "m / 10^k": the text round-trips, and the
+ * smallest k is the shortest fixed-notation form. Returns 0 when no k
+ * works (the caller then takes the printf path).
+ */
+static size_t
+double_format_fixed(double v, char *buf)
+{
+	double a = v < 0 ? -v : v;
+	char digits[24];
+	int n = 0, k;
+	uint64_t m = 0;
+	char *p = buf;
+
+	if (!(a >= 1e-4 && a < 1e15))
+		return 0;
+	for (k = 0; k <= 17; k++) {
+		double scaled = a * util_pow10[k];
+		double r;
+
+		if (scaled >= 9007199254740992.0)
+			return 0;
+		r = __builtin_round(scaled);
+		if (r / util_pow10[k] == a) {
+			m = (uint64_t)r;
+			break;
+		}
+	}
+	if (k > 17)
+		return 0;
+	do {
+		digits[n++] = (char)('0' + m % 10);
+		m /= 10;
+	} while (m);
+	while (n <= k)
+		digits[n++] = '0';
+	if (v < 0)
+		*p++ = '-';
+	while (n > k)
+		*p++ = digits[--n];
+	*p++ = '.';
+	if (k == 0)
+		*p++ = '0';
+	while (n > 0)
+		*p++ = digits[--n];
+	*p = '\0';
+	return (size_t)(p - buf);
+}
+
 /*
  * Shortest round trip: most sensor values ("21.53") survive %.15g, the rest
  * need 16 or 17 digits (17 always suffices for a binary64). A result that
@@ -330,6 +388,9 @@ double_format(double v, char *buf)
 		memcpy(buf, "-Inf", 5);
 		return 4;
 	}
+	n = (int)double_format_fixed(v, buf);
+	if (n > 0)
+		return (size_t)n;
 	/* Subnormals carry fewer digits than DBL_DIG: search from 1 (rare). */
 	for (int prec = v != 0 && v > -2.2250738585072014e-308 &&
 			v < 2.2250738585072014e-308 ? 1 : 15;

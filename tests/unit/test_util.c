@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -251,11 +252,16 @@ test_double_format_roundtrip(void)
 		double v, back;
 		size_t n;
 
-		/* half raw bit patterns, half sensor-like decimals */
-		if (i & 1) {
+		/* raw bit patterns, sensor-like decimals, and full-precision
+		 * values in the fixed-notation range of the fast path */
+		if (i % 3 == 0) {
 			memcpy(&v, &bits, sizeof(v));
+		} else if (i % 3 == 1) {
+			v = (double)(int64_t)(bits % 2000001) /
+			    (i % 2 ? 100.0 : 1000.0) - 1000.0;
 		} else {
-			v = (double)(int64_t)(bits % 2000001) / 100.0 - 10000.0;
+			v = (double)(bits >> 11) / 9007199254740992.0 *
+			    pow(10, (double)(bits % 19) - 4);
 		}
 		if (!isfinite(v))
 			continue;
@@ -265,6 +271,25 @@ test_double_format_roundtrip(void)
 		back = strtod(buf, NULL);
 		if (memcmp(&back, &v, sizeof(v)) != 0)
 			bad++;
+		/* the fast path gives exactly what the printf path gives */
+		{
+			char ref[400];
+			int rn = 0;
+
+			for (int prec = 15; prec <= 17; prec++) {
+				rn = snprintf(ref, sizeof(ref), "%.*g", prec, v);
+				if (strtod(ref, NULL) == v)
+					break;
+			}
+			if (!strpbrk(ref, ".e"))
+				snprintf(ref + rn, sizeof(ref) - (size_t)rn,
+					 ".0");
+			if (fabs(v) >= 2.3e-308 && strcmp(ref, buf) != 0) {
+				if (bad < 5)
+					fprintf(stderr, "%s != %s\n", buf, ref);
+				bad++;
+			}
+		}
 		/* never reads like a JSON integer */
 		if (!strpbrk(buf, ".e"))
 			bad++;
@@ -274,8 +299,15 @@ test_double_format_roundtrip(void)
 			double s;
 			int digits = 0;
 
-			for (size_t k = 0; k < n && buf[k] != 'e'; k++)
-				if (buf[k] >= '0' && buf[k] <= '9')
+			size_t end = n;
+
+			/* significant digits, from the first non-zero one,
+			 * the ".0" float marker not counted */
+			if (n > 2 && strcmp(buf + n - 2, ".0") == 0)
+				end = n - 2;
+			for (size_t k = 0; k < end && buf[k] != 'e'; k++)
+				if ((buf[k] >= '1' && buf[k] <= '9') ||
+				    (digits && buf[k] == '0'))
 					digits++;
 			if (digits > 15) {
 				snprintf(shorter, sizeof(shorter), "%.*g",
