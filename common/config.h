@@ -144,7 +144,13 @@ void config_release(struct config *cfg);
 enum config_err config_parse_args(struct config *cfg, int argc, char *argv[],
 				  const struct config_opt *opts, size_t nopts);
 
-/* Reads files and environment, applies flags, validates every key. */
+/*
+ * Reads files and environment, applies flags, validates every key of this
+ * stage (keys of other stages are skipped, never called unknown). Warnings
+ * (duplicate or unknown keys in a file, placeholders outside prod) go to the
+ * log and are counted in cfg->warnings. A typed key given as "" is an error;
+ * a CT_STRING key may be empty.
+ */
 enum config_err config_load(struct config *cfg);
 
 /*
@@ -168,6 +174,8 @@ config_bool(const struct config *cfg, enum config_key key)
 {
 	return config_num(cfg, key) != 0;
 }
+/* True when the key has a non-empty value from any source (a default
+ * counts); keys of other stages are never loaded and read as unset. */
 bool config_is_set(const struct config *cfg, enum config_key key);
 char *const *config_list(const struct config *cfg, enum config_key key,
 			 size_t *n);

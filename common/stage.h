@@ -34,7 +34,9 @@ struct stage_info {
  * (SIGTERM/SIGINT: stage_stop; SIGHUP: reopen LOG_FILE; SIGPIPE ignored).
  * Returns -1 to continue; otherwise the exit status: 0 after --help,
  * --version or --print-config, 64 for usage, 78 for configuration errors
- * (already logged as one line).
+ * (already logged as one line). When it returns anything but -1 it has
+ * already called config_release(cfg) (calling it again is harmless).
+ * --help, --version and --print-config are the only output on stdout.
  */
 int stage_init(struct config *cfg, const struct stage_info *info, int argc,
 	       char *argv[]);
