@@ -5,7 +5,10 @@
  * a file never interleave:
  *   {"time":"...","stage":"mqtt-ingest","reason":"bad_json",
  *    "detail":"line 1: ...","topic":"sensors/x","payload":"..."}
- * The payload is "payload" when it is valid UTF-8, else "payload_b64".
+ * The payload is "payload" when it is valid UTF-8 without NUL bytes (many
+ * JSON readers refuse "\u0000"), else "payload_b64"
+ * (standard base64). "detail" and "topic" are left out when NULL, "line"
+ * when 0. The file is opened O_WRONLY|O_CREAT|O_APPEND|O_CLOEXEC, mode 0644.
  * Never logs or exits; returns enum deadletter_err. A NULL struct deadletter
  * (no file configured) accepts every entry and does nothing.
  */
@@ -37,6 +40,7 @@ enum deadletter_err deadletter_open(struct deadletter **dl, const char *path,
 				    const char *stage);
 enum deadletter_err deadletter_write(struct deadletter *dl,
 				     const struct deadletter_entry *e);
+/* Entries written since open (0 for NULL). */
 uint64_t deadletter_count(const struct deadletter *dl);
 void deadletter_close(struct deadletter *dl);
 const char *deadletter_strerror(enum deadletter_err err);
