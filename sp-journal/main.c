@@ -24,6 +24,7 @@
 #include "log.h"
 #include "ndjson.h"
 #include "rfc3339.h"
+#include "util.h"
 #include "banned.h"
 
 #define PROG "sp-journal"
@@ -53,6 +54,11 @@ static const char usage_text[] =
 	"                           anything is damaged\n"
 	"  append DIR               append the lines of stdin (the writer lock is\n"
 	"                           taken: no other writer may run)\n"
+	"  follow DIR NAME [--idle-exit DUR]\n"
+	"                           read as consumer NAME (registered if new):\n"
+	"                           print its lines as they come and move its\n"
+	"                           cursor once they are written to stdout; stop\n"
+	"                           on SIGTERM, or after DUR without a new line\n"
 	"\n"
 	"options of append (else JOURNAL_* from the environment, else defaults):\n"
 	"  --segment-size SIZE      JOURNAL_SEGMENT_SIZE [64MiB]\n"
@@ -74,6 +80,7 @@ struct args {
 	const char *segment_size;
 	const char *fsync_interval;
 	const char *max_size;
+	const char *idle_exit;
 	bool to_end;
 };
 
@@ -140,6 +147,8 @@ parse_args(struct args *a, int argc, char *argv[])
 			val = &a->fsync_interval;
 		else if (strcmp(s, "--max-size") == 0)
 			val = &a->max_size;
+		else if (strcmp(s, "--idle-exit") == 0)
+			val = &a->idle_exit;
 		else if (s[0] == '-' && s[1])
 			return usage_error("unknown option '%s'", s);
 		if (val) {
@@ -159,7 +168,8 @@ parse_args(struct args *a, int argc, char *argv[])
 	a->cmd = pos[0];
 	a->dir = pos[1];
 	a->name = pos[2];
-	if ((strcmp(a->cmd, "reset") == 0 || strcmp(a->cmd, "register") == 0)) {
+	if (strcmp(a->cmd, "reset") == 0 || strcmp(a->cmd, "register") == 0 ||
+	    strcmp(a->cmd, "follow") == 0) {
 		if (!a->name)
 			return usage_error("%s needs a consumer NAME", a->cmd);
 		if (!journal_name_valid(a->name))
@@ -863,6 +873,102 @@ cmd_append(const struct args *a)
 	return ex;
 }
 
+/* ---- follow ---- */
+
+static int
+follow_loop(struct journal_reader *r, int64_t idle_ms)
+{
+	struct ndjson_writer out;
+	int64_t idle_since = -1;
+	int ex = EX_OK;
+
+	if (ndjson_writer_init(&out, STDOUT_FILENO, 0) != NDJSON_OK)
+		return EX_OSERR;
+	while (!stop) {
+		const char *line;
+		size_t len;
+		enum journal_err rc = journal_read(r, &line, &len, 200);
+
+		if (rc == JOURNAL_BAD_LINE) {
+			log_warn("skipping a journal line\treason='%s'",
+				 journal_reader_bad_reason(r));
+			continue;
+		}
+		if (rc == JOURNAL_OK) {
+			idle_since = -1;
+			if (ndjson_write(&out, line, len) != NDJSON_OK) {
+				ex = EX_IOERR;
+				break;
+			}
+			if (journal_reader_ready(r))
+				continue;
+		} else if (rc != JOURNAL_TIMEOUT) {
+			log_error("%s", journal_reader_errmsg(r));
+			ex = EX_IOERR;
+			break;
+		}
+		/* a burst is over: write it, then move the cursor */
+		if (out.len) {
+			if (ndjson_flush(&out) != NDJSON_OK) {
+				ex = EX_IOERR;
+				break;
+			}
+			if (journal_reader_commit(r, journal_reader_tell(r)) !=
+			    JOURNAL_OK) {
+				log_error("%s", journal_reader_errmsg(r));
+				ex = EX_IOERR;
+				break;
+			}
+		}
+		if (rc == JOURNAL_TIMEOUT && idle_ms >= 0) {
+			int64_t now = time_mono_ms();
+
+			if (idle_since < 0)
+				idle_since = now;
+			else if (now - idle_since >= idle_ms)
+				break;
+		}
+	}
+	if (ex == EX_OK && ndjson_flush(&out) == NDJSON_OK && out.lines &&
+	    journal_reader_commit(r, journal_reader_tell(r)) != JOURNAL_OK)
+		ex = EX_IOERR;
+	if (ex == EX_IOERR && errno)
+		log_error("cannot write to stdout: %s", strerror(errno));
+	ndjson_writer_release(&out);
+	return ex;
+}
+
+static int
+cmd_follow(const struct args *a)
+{
+	struct journal_reader *r = NULL;
+	struct sigaction sa;
+	int64_t idle_ms = -1;
+	char err[512];
+	enum journal_err rc;
+	int ex;
+
+	if (a->idle_exit && config_parse_duration(a->idle_exit, &idle_ms) != 0)
+		return usage_error("bad --idle-exit '%s'", a->idle_exit);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	rc = journal_reader_open(&r, a->dir, a->name, NULL, err, sizeof(err));
+	if (rc) {
+		log_error("%s", err);
+		return rc == JOURNAL_ERR_LOCKED ? EX_TEMPFAIL : EX_IOERR;
+	}
+	ex = follow_loop(r, idle_ms);
+	if (journal_reader_stats(r)->lost_bytes)
+		log_error("data was dropped by JOURNAL_MAX_SIZE before it was "
+			  "read\tconsumer='%s' lost_bytes=%" PRIu64, a->name,
+			  journal_reader_stats(r)->lost_bytes);
+	journal_reader_close(r);
+	return ex;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -885,6 +991,8 @@ main(int argc, char *argv[])
 		ex = cmd_verify(&a);
 	else if (strcmp(a.cmd, "append") == 0)
 		ex = cmd_append(&a);
+	else if (strcmp(a.cmd, "follow") == 0)
+		ex = cmd_follow(&a);
 	else
 		ex = usage_error("unknown command '%s'", a.cmd);
 	log_shutdown();
