@@ -117,12 +117,15 @@ expected(struct jp *j, const char *what)
 		    pos(j, j->p), what);
 }
 
-static void
+static inline void
 skip_ws(struct jp *j)
 {
-	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' ||
-				 *j->p == '\n' || *j->p == '\r'))
-		j->p++;
+	const char *p = j->p, *end = j->end;
+
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' ||
+			   *p == '\r'))
+		p++;
+	j->p = p;
 }
 
 static int
@@ -228,8 +231,21 @@ parse_string(struct jp *j, const char **out, size_t *outlen)
 	for (;;) {
 		unsigned char c;
 
-		while (p < end && plain[(unsigned char)*p])
-			*d++ = *p++;
+		{
+			const unsigned char *q = (const unsigned char *)p;
+			const unsigned char *e = (const unsigned char *)end;
+			size_t n;
+
+			while (e - q >= 4 && plain[q[0]] && plain[q[1]] &&
+			       plain[q[2]] && plain[q[3]])
+				q += 4;
+			while (q < e && plain[*q])
+				q++;
+			n = (size_t)((const char *)q - p);
+			memcpy(d, p, n);
+			d += n;
+			p += n;
+		}
 		if (p >= end) {
 			j->p = p;
 			return fail(j, RECORD_ERR_JSON,

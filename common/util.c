@@ -129,6 +129,20 @@ strbuf_addf(struct strbuf *sb, const char *fmt, ...)
 	return 0;
 }
 
+/* Output bytes per input byte: 6 for \u00XX, 2 for \n and friends. */
+#define ESC6_8 6, 6, 6, 6, 6, 6, 6, 6
+#define ONE16 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+static const unsigned char json_out_len[256] = {
+	6, 6, 6, 6, 6, 6, 6, 6, 2, 2, 2, 6, 2, 2, 6, 6,	/* \b \t \n \f \r */
+	ESC6_8, ESC6_8,
+	1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,	/* '"' */
+	ONE16, ONE16,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1,	/* '\\' */
+	ONE16,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 6,	/* DEL */
+	ONE16, ONE16, ONE16, ONE16, ONE16, ONE16, ONE16, ONE16,
+};
+
 /*
  * JSON string escaping: '"', '\\' and controls below 0x20 (and DEL, so logs
  * stay readable) are escaped; every other byte, UTF-8 included, is copied.
@@ -140,27 +154,26 @@ strbuf_add_json_str(struct strbuf *sb, const char *s, size_t len)
 	size_t i, start, need = 2;
 	char *p;
 
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '"' || c == '\\' || c == '\n' || c == '\t' ||
-		    c == '\r' || c == '\b' || c == '\f')
-			need += 2;
-		else if (c < 0x20 || c == 0x7f)
-			need += 6;
-		else
-			need++;
-	}
+	for (i = 0; i < len; i++)
+		need += json_out_len[(unsigned char)s[i]];
 	if (strbuf_grow(sb, need))
 		return -1;
 	p = sb->buf + sb->len;
 	*p++ = '"';
+	if (need == len + 2) {
+		memcpy(p, s, len);
+		p += len;
+		*p++ = '"';
+		*p = '\0';
+		sb->len = (size_t)(p - sb->buf);
+		return 0;
+	}
 	start = 0;
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 		char e = 0;
 
-		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+		if (json_out_len[c] == 1)
 			continue;
 		memcpy(p, s + start, i - start);
 		p += i - start;
