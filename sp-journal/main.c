@@ -879,7 +879,7 @@ static int
 follow_loop(struct journal_reader *r, int64_t idle_ms)
 {
 	struct ndjson_writer out;
-	int64_t idle_since = -1;
+	int64_t last = time_mono_ms();	/* of the last line, or the start */
 	int ex = EX_OK;
 
 	if (ndjson_writer_init(&out, STDOUT_FILENO, 0) != NDJSON_OK)
@@ -887,7 +887,14 @@ follow_loop(struct journal_reader *r, int64_t idle_ms)
 	while (!stop) {
 		const char *line;
 		size_t len;
-		enum journal_err rc = journal_read(r, &line, &len, 200);
+		int wait = 200;
+		enum journal_err rc;
+
+		if (idle_ms >= 0 && idle_ms - (time_mono_ms() - last) < wait)
+			wait = (int)(idle_ms - (time_mono_ms() - last));
+		if (wait < 0)
+			wait = 0;
+		rc = journal_read(r, &line, &len, wait);
 
 		if (rc == JOURNAL_BAD_LINE) {
 			log_warn("skipping a journal line\treason='%s'",
@@ -895,7 +902,7 @@ follow_loop(struct journal_reader *r, int64_t idle_ms)
 			continue;
 		}
 		if (rc == JOURNAL_OK) {
-			idle_since = -1;
+			last = time_mono_ms();
 			if (ndjson_write(&out, line, len) != NDJSON_OK) {
 				ex = EX_IOERR;
 				break;
@@ -920,14 +927,9 @@ follow_loop(struct journal_reader *r, int64_t idle_ms)
 				break;
 			}
 		}
-		if (rc == JOURNAL_TIMEOUT && idle_ms >= 0) {
-			int64_t now = time_mono_ms();
-
-			if (idle_since < 0)
-				idle_since = now;
-			else if (now - idle_since >= idle_ms)
-				break;
-		}
+		if (rc == JOURNAL_TIMEOUT && idle_ms >= 0 &&
+		    time_mono_ms() - last >= idle_ms)
+			break;
 	}
 	if (ex == EX_OK && ndjson_flush(&out) == NDJSON_OK && out.lines &&
 	    journal_reader_commit(r, journal_reader_tell(r)) != JOURNAL_OK)
