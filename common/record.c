@@ -808,15 +808,14 @@ jp_init(struct jp *j, const char *line, size_t len, struct record_scratch *s)
 	j->s = s;
 	s->detail[0] = '\0';
 	s->arena_len = 0;
+	if (len > SIZE_MAX / 4)
+		return fail(j, RECORD_ERR_NOMEM, "line too long");
 	if (len + 2 > s->arena_cap) {
 		size_t cap = s->arena_cap ? s->arena_cap : 256;
 		char *a;
 
-		while (cap < len + 2) {
-			if (cap > SIZE_MAX / 2)
-				return fail(j, RECORD_ERR_NOMEM, "line too long");
+		while (cap < len + 2)
 			cap *= 2;
-		}
 		a = realloc(s->arena, cap);
 		if (!a)
 			return fail(j, RECORD_ERR_NOMEM, "out of memory");

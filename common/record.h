@@ -143,7 +143,8 @@ enum record_err record_parse_alert(struct alert *a, const char *line,
 
 /*
  * Appends the record as one compact JSON object (no newline) to out, keys in
- * the order of DESIGN.md. Returns 0, or -1 when out is full or memory ran out.
+ * the order of DESIGN.md. Returns 0, or -1 when out is full (E2BIG) or memory
+ * ran out (ENOMEM); out is then left as it was, never holding half a record.
  * A reading must have has_time set; non-finite floats make it fail (-1, EDOM).
  */
 int record_write_reading(const struct reading *r, struct strbuf *out);

@@ -430,7 +430,24 @@ test_limits(void)
 				n == 256 ? RECORD_OK : RECORD_ERR_TOO_BIG);
 	}
 	CU_ASSERT_STRING_EQUAL(s.detail, "fields: more than 256 entries");
-	/* exactly 32 levels is fine inside an ignored alert key */
+	/* the line is level 1, fields 2: 30 nested arrays reach level 32 and
+	 * are refused only by type; 31 are too deep */
+	for (int n = 30; n <= 31; n++) {
+		strbuf_reset(&line);
+		strbuf_addstr(&line, PRE "\"fields\":{\"t\":");
+		for (int i = 0; i < n; i++)
+			strbuf_addch(&line, '[');
+		for (int i = 0; i < n; i++)
+			strbuf_addch(&line, ']');
+		strbuf_addstr(&line, "}}");
+		CU_ASSERT_EQUAL(record_parse_reading(&r, line.buf, line.len,
+						     &s),
+				n == 30 ? RECORD_ERR_TYPE : RECORD_ERR_TOO_BIG);
+	}
+	/* a length no arena can hold is refused before any byte is read */
+	CU_ASSERT_EQUAL(record_parse_reading(&r, "{}", SIZE_MAX / 2, &s),
+			RECORD_ERR_NOMEM);
+	CU_ASSERT_STRING_EQUAL(s.detail, "line too long");
 	strbuf_release(&line);
 	record_scratch_release(&s);
 }
