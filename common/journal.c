@@ -53,6 +53,7 @@ struct journal_writer {
 	bool dirty;		/* written, not yet fsynced */
 	int64_t dirty_since;	/* time_mono_ms of the first unsynced write */
 	int thr_errno;		/* an fsync of the thread failed */
+	uint64_t thr_fsyncs;	/* fsyncs done by the thread */
 	char err[512];
 };
 
@@ -499,7 +500,7 @@ fsync_thread(void *arg)
 			w->thr_errno = e ? e : EIO;
 		} else {
 			pthread_mutex_lock(&w->mu);
-			w->st.fsyncs++;
+			w->thr_fsyncs++;
 		}
 		if (fd >= 0)
 			close(fd);
@@ -519,9 +520,7 @@ writer_fsync(struct journal_writer *w)
 	w->dirty = false;
 	pthread_mutex_unlock(&w->mu);
 	if (e == 0 && fdatasync(w->fd) == 0) {
-		pthread_mutex_lock(&w->mu);
 		w->st.fsyncs++;
-		pthread_mutex_unlock(&w->mu);
 		return JOURNAL_OK;
 	}
 	if (e == 0)
@@ -1008,8 +1007,12 @@ journal_writer_tell(const struct journal_writer *w)
 }
 
 const struct journal_writer_stats *
-journal_writer_stats(const struct journal_writer *w)
+journal_writer_stats(struct journal_writer *w)
 {
+	pthread_mutex_lock(&w->mu);
+	w->st.fsyncs += w->thr_fsyncs;
+	w->thr_fsyncs = 0;
+	pthread_mutex_unlock(&w->mu);
 	return &w->st;
 }
 

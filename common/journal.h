@@ -151,8 +151,9 @@ enum journal_err journal_flush(struct journal_writer *w);
 enum journal_err journal_sync(struct journal_writer *w);
 /* The position after the last byte appended (flushed or not). */
 struct journal_pos journal_writer_tell(const struct journal_writer *w);
+/* The counters, valid until the next call on w. */
 const struct journal_writer_stats *
-journal_writer_stats(const struct journal_writer *w);
+journal_writer_stats(struct journal_writer *w);
 const char *journal_writer_errmsg(const struct journal_writer *w);
 /* Flushes, fsyncs, releases the lock and frees w; returns the flush/fsync
  * result (the message is lost: use journal_sync first to see it). */
