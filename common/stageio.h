@@ -42,23 +42,42 @@ struct stage_pos {
 struct stage_in;
 struct stage_out;
 
+/*
+ * Opens cfg->in ("-" or NULL: stdin; otherwise a journal directory read as
+ * cfg->consumer). stdin lines are limited to NDJSON_MAX_LINE. On failure
+ * *in is NULL and stage_in_errmsg(NULL) says why, e.g. "--in 'DIR' needs
+ * --consumer NAME" (STAGEIO_ERR_USAGE). Journal directories are not wired
+ * in yet: they fail with STAGEIO_ERR_USAGE, "journal directories are not
+ * supported yet". stdin itself is never closed by stageio.
+ */
 enum stageio_err stage_in_open(struct stage_in **in, const struct config *cfg);
-/* Reads the next line; timeout_ms as for ndjson_read (-1 waits forever). */
+/*
+ * Reads the next line; timeout_ms as for ndjson_read (-1 waits forever;
+ * TIMEOUT also when a signal interrupted the wait). The line is lent until
+ * the next call and NUL-terminated at line[len].
+ */
 enum stageio_err stage_in_read(struct stage_in *in, const char **line,
 			       size_t *len, int timeout_ms);
 /* A complete line is ready now. */
 bool stage_in_ready(const struct stage_in *in);
 /* Number of the last line read or skipped, from 1. */
 uint64_t stage_in_lineno(const struct stage_in *in);
-/* After STAGEIO_BAD_LINE: "line too long (5242880 bytes, max 1048576)". */
+/* After STAGEIO_BAD_LINE: "line 12 too long (5242880 bytes, max 1048576)"
+ * or "line 7 contains a NUL byte". Valid until the next read. */
 const char *stage_in_bad_reason(const struct stage_in *in);
+/* stdin: {0, byte offset just past the last line returned or skipped}. */
 struct stage_pos stage_in_tell(const struct stage_in *in);
 enum stageio_err stage_in_commit(struct stage_in *in, struct stage_pos pos);
 /* The input's name for logs: "stdin" or "journal 'DIR' consumer 'NAME'". */
 const char *stage_in_name(const struct stage_in *in);
+/* The last error as one line ("cannot read stdin: read: ..."); with NULL,
+ * why the last stage_in_open or stage_out_open failed. */
 const char *stage_in_errmsg(const struct stage_in *in);
 void stage_in_close(struct stage_in *in);
 
+/* Opens cfg->out ("-" or NULL: stdout, never closed by stageio; else a
+ * journal directory: STAGEIO_ERR_USAGE for now). Failure: *out NULL,
+ * stage_out_errmsg(NULL) says why. */
 enum stageio_err stage_out_open(struct stage_out **out,
 				const struct config *cfg);
 /* Appends one line (no '\n' inside); may write when the buffer is full. */
@@ -68,6 +87,8 @@ enum stageio_err stage_out_write(struct stage_out *out, const char *line,
 enum stageio_err stage_out_flush(struct stage_out *out);
 /* Flush, then make it durable (journal: fsync; stdout: same as flush). */
 enum stageio_err stage_out_sync(struct stage_out *out);
+/* "cannot write to stdout: write: No space left on device"; NULL: see
+ * stage_in_errmsg. */
 const char *stage_out_errmsg(const struct stage_out *out);
 /* Flushes and closes; returns the flush result. */
 enum stageio_err stage_out_close(struct stage_out *out);
