@@ -1286,6 +1286,7 @@ reader_next_line(struct journal_reader *r, const char **line, size_t *len,
 		r->lineno++;
 		r->st.lines++;
 		r->st.bytes += (uint64_t)(nl - s) + 1;
+		s[n] = '\0';	/* the '\r' or '\n', consumed */
 		*line = s;
 		*len = n;
 		*rc = JOURNAL_OK;

@@ -182,7 +182,7 @@ enum journal_err journal_reader_open(struct journal_reader **r,
 				     char *err, size_t errsize);
 /*
  * Returns the next complete line (without "\n") in *line and *len, lent
- * until the next call. Waits up to timeout_ms (-1: forever, 0: not at all)
+ * until the next call and NUL-terminated at (*line)[*len]. Waits up to timeout_ms (-1: forever, 0: not at all)
  * for the writer; a signal ends the wait early with JOURNAL_TIMEOUT.
  */
 enum journal_err journal_read(struct journal_reader *r, const char **line,

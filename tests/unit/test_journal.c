@@ -116,7 +116,8 @@ read_expect(struct journal_reader *r, int from, int n, int timeout_ms)
 		wl = snprintf(want, sizeof(want),
 			      "{\"n\":%d,\"pad\":\"abcdefghijklmnopqrstuvwxyz\"}",
 			      from + got);
-		if ((size_t)wl != len || memcmp(want, line, len) != 0) {
+		if ((size_t)wl != len || memcmp(want, line, len) != 0 ||
+		    line[len] != '\0') {
 			fprintf(stderr, "line %d: got '%.*s'\n", from + got,
 				(int)len, line);
 			break;
