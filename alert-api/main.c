@@ -1,0 +1,361 @@
+/*
+ * alert-api: serves alert events (read from --in) and sensor data (queried
+ * from InfluxDB) over HTTP. See docs/alert-api.md.
+ *
+ * Threads: the main thread reads the input and applies each event to the
+ * store (and the stream hub); libmicrohttpd runs one thread per connection
+ * that reads the store under its rwlock.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "api.h"
+#include "config.h"
+#include "deadletter.h"
+#include "exitcodes.h"
+#include "http.h"
+#include "influxq.h"
+#include "log.h"
+#include "record.h"
+#include "sse.h"
+#include "stage.h"
+#include "stageio.h"
+#include "store.h"
+#include "util.h"
+#include "banned.h"
+
+#define SSE_RING 10000
+
+static const struct stage_info info = {
+	.prog = "alert-api",
+	.stage = ST_API,
+	.synopsis = "alert-api [OPTION]... [--in -|DIR --consumer NAME]",
+	.description =
+		"Reads alert events (NDJSON, from alert-engine) and serves them "
+		"over HTTP with the sensors' data from InfluxDB: /alerts with "
+		"filters and cursor pagination, /alerts/{id}, POST "
+		"/alerts/{id}/ack, /alerts/stream (Server-Sent Events), "
+		"/sensors, /sensors/{id}, /sensors/{id}/readings, /health, "
+		"/ready, /metrics and a status page at /. The alert state is "
+		"rebuilt from the input at start; acknowledgements are kept in "
+		"API_ACK_FILE.",
+};
+
+struct app {
+	struct config *cfg;
+	struct store *store;
+	struct influxq *influx;
+	struct sse_hub *hub;
+	struct api api;
+	struct http *http;
+	struct stage_in *in;
+	struct deadletter *dl;
+	uint64_t events, rejected;
+};
+
+/* Refuses settings that would expose the API: exit 78 when not 0. */
+static int
+check_security(struct config *cfg)
+{
+	const char *listen = config_str(cfg, CK_API_LISTEN);
+	bool token = config_is_set(cfg, CK_API_TOKEN) &&
+		     *config_str(cfg, CK_API_TOKEN);
+
+	if (config_bool(cfg, CK_API_AUTH_READS) && !token) {
+		log_error("API_AUTH_READS=true needs API_TOKEN");
+		return EX_CONFIG;
+	}
+	if (!http_is_loopback(listen) && !token) {
+		if (config_is_prod(cfg)) {
+			log_error("refusing to listen on '%s' beyond loopback "
+				  "without API_TOKEN in prod", listen);
+			return EX_CONFIG;
+		}
+		log_warn("listening on '%s' beyond loopback without API_TOKEN: "
+			 "anyone who reaches it can acknowledge alerts", listen);
+	}
+	if (!config_is_set(cfg, CK_API_ACK_FILE))
+		log_warn("API_ACK_FILE is not set: acknowledgements are lost "
+			 "at restart");
+	return 0;
+}
+
+static int
+setup(struct app *app)
+{
+	struct config *cfg = app->cfg;
+	struct influxq_conf iq = {
+		.url = config_str(cfg, CK_INFLUX_URL),
+		.db = config_str(cfg, CK_INFLUX_DB),
+		.rp = config_str(cfg, CK_INFLUX_RP),
+		.user = config_str(cfg, CK_INFLUX_USERNAME),
+		.password = config_str(cfg, CK_INFLUX_PASSWORD),
+		.token = config_str(cfg, CK_INFLUX_TOKEN),
+		.timeout_ms = config_num(cfg, CK_INFLUX_TIMEOUT),
+		.connect_timeout_ms = config_num(cfg, CK_INFLUX_CONNECT_TIMEOUT),
+		.max_points = (size_t)config_num(cfg, CK_API_MAX_POINTS),
+	};
+	int64_t timeout = config_num(cfg, CK_API_CONN_TIMEOUT);
+	size_t replayed, bad;
+	const char *ackfile = config_str(cfg, CK_API_ACK_FILE);
+	enum stageio_err sr;
+
+	app->store = store_new((size_t)config_num(cfg, CK_API_MAX_ALERTS));
+	app->influx = influxq_new(&iq);
+	/* a heartbeat well inside the idle timeout keeps streams open */
+	app->hub = sse_hub_new(SSE_RING, timeout / 2 < 15000 ? timeout / 2
+							     : 15000);
+	if (!app->store || !app->influx || !app->hub) {
+		log_error("cannot allocate the alert store: out of memory");
+		return EX_OSERR;
+	}
+	if (ackfile && *ackfile) {
+		if (store_acklog_open(app->store, ackfile, &replayed, &bad)) {
+			log_error("cannot open acknowledgements log '%s': %s",
+				  ackfile, strerror(errno));
+			return EX_CANTCREAT;
+		}
+		log_info("acknowledgements replayed\tfile=%s acks=%zu bad=%zu",
+			 ackfile, replayed, bad);
+	}
+	if (deadletter_open(&app->dl, config_str(cfg, CK_DEAD_LETTER_FILE),
+			    "alert-api")) {
+		log_error("cannot open dead letter file '%s': %s",
+			  config_str(cfg, CK_DEAD_LETTER_FILE), strerror(errno));
+		return EX_CANTCREAT;
+	}
+	sr = stage_in_open(&app->in, cfg);
+	if (sr) {
+		log_error("cannot open input: %s", stageio_strerror(sr));
+		return sr == STAGEIO_ERR_USAGE ? EX_USAGE : EX_NOINPUT;
+	}
+	api_init(&app->api);
+	app->api.store = app->store;
+	app->api.influx = app->influx;
+	app->api.hub = app->hub;
+	app->api.token = config_is_set(cfg, CK_API_TOKEN) &&
+					 *config_str(cfg, CK_API_TOKEN)
+				 ? config_str(cfg, CK_API_TOKEN)
+				 : NULL;
+	app->api.auth_reads = config_bool(cfg, CK_API_AUTH_READS);
+	app->api.max_body = (size_t)config_num(cfg, CK_API_MAX_BODY);
+	app->api.max_points = (size_t)config_num(cfg, CK_API_MAX_POINTS);
+	return 0;
+}
+
+static int
+start_http(struct app *app)
+{
+	struct config *cfg = app->cfg;
+	struct http_conf hc = {
+		.listen = config_str(cfg, CK_API_LISTEN),
+		.max_connections = (unsigned)config_num(cfg, CK_API_MAX_CONNECTIONS),
+		.max_per_ip = (unsigned)config_num(cfg, CK_API_MAX_PER_IP),
+		.timeout_ms = config_num(cfg, CK_API_CONN_TIMEOUT),
+		.max_body = (size_t)config_num(cfg, CK_API_MAX_BODY),
+	};
+	char err[256];
+	enum http_err rc;
+
+	/* the daemon's threads inherit the mask: signals reach main only */
+	stage_block_signals();
+	rc = http_start(&app->http, &hc, &app->api, err, sizeof(err));
+	stage_unblock_signals();
+	if (rc) {
+		log_error("%s", err);
+		return rc == HTTP_ERR_ADDRESS ? EX_CONFIG : EX_UNAVAILABLE;
+	}
+	log_info("listening\taddress=%s", hc.listen);
+	return 0;
+}
+
+/* Applies one input line; bad lines are counted and dead-lettered. */
+static void
+apply_line(struct app *app, struct record_scratch *scr, struct strbuf *sb,
+	   struct log_limit *lim, const char *line, size_t len)
+{
+	struct alert a;
+	enum record_err rc = record_parse_alert(&a, line, len, scr);
+	enum store_err sr;
+
+	if (rc) {
+		struct deadletter_entry e = {
+			.reason = record_strerror(rc),
+			.detail = scr->detail,
+			.line = stage_in_lineno(app->in),
+			.data = line,
+			.len = len,
+		};
+
+		app->rejected++;
+		log_warn_limited(lim, "bad alert event\tline=%llu reason=\"%s\"",
+				 (unsigned long long)stage_in_lineno(app->in),
+				 scr->detail);
+		deadletter_write(app->dl, &e);
+		return;
+	}
+	sr = store_apply(app->store, &a);
+	if (sr) {
+		app->rejected++;
+		log_warn_limited(lim, "alert not stored\tid=%s reason=\"%s\"",
+				 a.id, store_strerror(sr));
+		return;
+	}
+	app->events++;
+	strbuf_reset(sb);
+	if (store_get(app->store, a.id, sb) == STORE_OK)
+		sse_publish(app->hub, alert_kind_name(a.event), sb->buf, sb->len);
+}
+
+static void
+log_stats(struct app *app)
+{
+	struct store_stats st;
+
+	store_get_stats(app->store, &st);
+	log_info("stats\tevents=%llu rejected=%llu alerts=%zu firing=%llu "
+		 "evicted=%llu sse_clients=%u",
+		 (unsigned long long)app->events,
+		 (unsigned long long)app->rejected, st.alerts,
+		 (unsigned long long)(st.by[ALERT_FIRING][0] +
+				      st.by[ALERT_FIRING][1] +
+				      st.by[ALERT_FIRING][2]),
+		 (unsigned long long)st.evicted, sse_clients(app->hub));
+}
+
+/* After EOF: a regular file on stdin is complete, a pipe is closed. */
+static enum api_input
+input_end_state(const struct config *cfg)
+{
+	struct stat st;
+
+	if (cfg->in && strcmp(cfg->in, "-") != 0)
+		return API_INPUT_CLOSED;
+	if (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode))
+		return API_INPUT_DONE;
+	return API_INPUT_CLOSED;
+}
+
+static int
+run(struct app *app)
+{
+	struct record_scratch scr;
+	struct strbuf sb;
+	struct stage_ticker tick;
+	struct log_limit lim = {.burst = 5, .window_ms = 60000};
+	const char *line;
+	size_t len;
+	bool eof = false;
+	int ex = EX_OK;
+
+	record_scratch_init(&scr);
+	strbuf_init(&sb, 0);
+	stage_ticker_init(&tick, config_num(app->cfg, CK_STATS_INTERVAL));
+	while (!stage_stop) {
+		enum stageio_err rc;
+
+		if (stage_ticker_due(&tick, time_mono_ms()))
+			log_stats(app);
+		if (eof) {
+			struct timespec ts = {0, 200 * 1000000L};
+
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		rc = stage_in_read(app->in, &line, &len, 500);
+		switch (rc) {
+		case STAGEIO_OK:
+			apply_line(app, &scr, &sb, &lim, line, len);
+			if (!stage_in_ready(app->in))
+				stage_in_commit(app->in, stage_in_tell(app->in));
+			break;
+		case STAGEIO_TIMEOUT:
+			break;
+		case STAGEIO_BAD_LINE:
+			app->rejected++;
+			log_warn_limited(&lim, "bad input line\tline=%llu reason=\"%s\"",
+					 (unsigned long long)stage_in_lineno(app->in),
+					 stage_in_bad_reason(app->in));
+			break;
+		case STAGEIO_EOF:
+			eof = true;
+			atomic_store(&app->api.input, input_end_state(app->cfg));
+			stage_in_commit(app->in, stage_in_tell(app->in));
+			log_info("input ended; serving what was read\tevents=%llu",
+				 (unsigned long long)app->events);
+			break;
+		case STAGEIO_ERR_SYS:
+		case STAGEIO_ERR_PIPE:
+		case STAGEIO_ERR_NOMEM:
+		case STAGEIO_ERR_JOURNAL:
+		case STAGEIO_ERR_USAGE:
+			atomic_store(&app->api.input, API_INPUT_FAILED);
+			log_error("cannot read %s: %s", stage_in_name(app->in),
+				  stage_in_errmsg(app->in));
+			ex = EX_IOERR;
+			goto out;
+		}
+	}
+	log_info("stopping\tsignal=%d events=%llu", (int)stage_stop_signal,
+		 (unsigned long long)app->events);
+out:
+	record_scratch_release(&scr);
+	strbuf_release(&sb);
+	return ex;
+}
+
+static void
+teardown(struct app *app)
+{
+	if (app->hub)
+		sse_hub_stop(app->hub);	/* ends streams before the daemon */
+	http_stop(app->http);
+	if (app->in)
+		stage_in_close(app->in);
+	deadletter_close(app->dl);
+	influxq_free(app->influx);
+	sse_hub_free(app->hub);
+	store_free(app->store);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct config cfg;
+	struct app app;
+	int ex;
+
+	ex = stage_init(&cfg, &info, argc, argv);
+	if (ex >= 0)
+		return ex;
+	memset(&app, 0, sizeof(app));
+	app.cfg = &cfg;
+	ex = check_security(&cfg);
+	if (ex)
+		goto out;
+	json_object_seed(0);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_error("cannot initialise libcurl");
+		ex = EX_SOFTWARE;
+		goto out;
+	}
+	ex = setup(&app);
+	if (ex == 0)
+		ex = start_http(&app);
+	if (ex == 0)
+		ex = run(&app);
+	teardown(&app);
+	curl_global_cleanup();
+out:
+	config_release(&cfg);
+	log_shutdown();
+	return ex;
+}
