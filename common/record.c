@@ -93,9 +93,31 @@ fail(struct jp *j, enum record_err err, const char *fmt, ...)
 {
 	va_list ap;
 
+	char *d = j->s->detail;
+	size_t n, i;
+
 	va_start(ap, fmt);
-	vsnprintf(j->s->detail, sizeof(j->s->detail), fmt, ap);
+	vsnprintf(d, sizeof(j->s->detail), fmt, ap);
 	va_end(ap);
+	/*
+	 * The detail quotes keys and values from the line, and ends up in
+	 * logs and the dead-letter file: controls become '?', and a UTF-8
+	 * sequence cut by the buffer's end is dropped.
+	 */
+	n = strlen(d);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)d[i] < 0x20 || d[i] == 0x7f)
+			d[i] = '?';
+	i = n;
+	while (i > 0 && n - i < 3 && ((unsigned char)d[i - 1] & 0xc0) == 0x80)
+		i--;
+	if (i > 0 && (unsigned char)d[i - 1] >= 0xc0) {
+		unsigned char lead = (unsigned char)d[i - 1];
+		size_t want = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : 2;
+
+		if (n - (i - 1) < want)
+			d[i - 1] = '\0';
+	}
 	return err;
 }
 

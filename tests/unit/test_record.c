@@ -348,6 +348,11 @@ static const struct {
 	{ "{\"time\":\"2262-04-11T23:47:16.854775808Z\"," M "," F "}", 0,
 	  RECORD_ERR_TIME, "time: out of range (2262-04-11T23:47:16.854775808Z"
 	  ": outside 1677-09-21..2262-04-11)" },
+	/* details never carry controls from the line */
+	{ "{\"time\":\"2026\\n11\"," M "," F "}", 0, RECORD_ERR_TIME,
+	  "time: not RFC 3339 (2026?11: expected YYYY-MM-DDTHH:MM:SS)" },
+	{ PRE "\"a\\u001b[31m\":1}", 0, RECORD_ERR_UNKNOWN_KEY,
+	  "unknown key 'a?[31m'" },
 	/* keys */
 	{ PRE "\"fieldz\":{\"t\":1}}", 0, RECORD_ERR_UNKNOWN_KEY,
 	  "unknown key 'fieldz'" },
