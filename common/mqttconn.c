@@ -651,13 +651,22 @@ mqttconn_start(struct mqttconn *c)
 
 /* ---- the policy (polling thread) ---------------------------------------- */
 
-static void
-mqttconn_schedule_retry(struct mqttconn *c, const char *what, const char *cause)
+/* Schedules the next attempt; returns its delay. */
+static uint64_t
+mqttconn_schedule(struct mqttconn *c)
 {
 	uint64_t delay = backoff_next(&c->bo);
 
 	c->next_attempt_ms = time_mono_ms() + (int64_t)delay;
 	c->state = MC_DOWN;
+	return delay;
+}
+
+static void
+mqttconn_schedule_retry(struct mqttconn *c, const char *what, const char *cause)
+{
+	uint64_t delay = mqttconn_schedule(c);
+
 	log_warn("%s '%s'\tattempt=%u next_delay_ms=%llu cause=\"%s\"", what,
 		 c->cfg.url, c->attempts_down, (unsigned long long)delay, cause);
 }
@@ -865,11 +874,13 @@ mqttconn_handle_events(struct mqttconn *c)
 		log_info("subscribed\ttopics=%d qos=%d", c->ntopics, c->cfg.qos);
 	}
 	if (lost && c->state == MC_UP) {
-		log_warn("connection to '%s' lost\tcause=\"%s\" up_s=%.1f",
-			 c->cfg.url, cause,
-			 (double)(now - c->up_since_ms) / 1000.0);
+		double up_s = (double)(now - c->up_since_ms) / 1000.0;
+		uint64_t delay;
+
 		mqttconn_mark_down(c, now);
-		mqttconn_schedule_retry(c, "reconnecting to", "connection lost");
+		delay = mqttconn_schedule(c);
+		log_warn("connection to '%s' lost\tcause=\"%s\" up_s=%.1f next_delay_ms=%llu",
+			 c->cfg.url, cause, up_s, (unsigned long long)delay);
 	}
 	return MQTTCONN_OK;
 }

@@ -149,15 +149,22 @@ payload_time_from_int(int64_t v, enum payload_precision p, int64_t *ns)
 int
 payload_time_from_double(double v, enum payload_precision p, int64_t *ns)
 {
-	double x;
+	int64_t unit, whole, frac;
+	double ip;
 
 	if (!isfinite(v))
 		return -1;
-	x = v * (double)pc_unit(fabs(v), p);
-	/* int64 ns: -9223372036854775808 .. 9223372036854775807 */
-	if (!(x >= -9223372036854775808.0 && x < 9223372036854775808.0))
+	unit = pc_unit(fabs(v), p);
+	/* whole units exactly in integers, the fraction rounded: a double
+	 * cannot hold ns since 1970 exactly (1795665600.25 s * 1e9) */
+	if (!(v > -9.2e18 && v < 9.2e18))
 		return -1;
-	*ns = llround(x);
+	ip = trunc(v);
+	whole = (int64_t)ip;
+	frac = llround((v - ip) * (double)unit);
+	if (__builtin_mul_overflow(whole, unit, ns) ||
+	    __builtin_add_overflow(*ns, frac, ns))
+		return -1;
 	return 0;
 }
 
