@@ -4,9 +4,10 @@
  * Each end is a small vtable (struct stage_in_ops, struct stage_out_ops)
  * behind the public calls, so a new kind of input or output is one more
  * table and one more branch in stage_in_open/stage_out_open; stage code
- * does not change. Today only the file-descriptor kind exists; journal
- * directories answer STAGEIO_ERR_USAGE until common/journal is wired in
- * (see stageio_in_open_journal and stageio_out_open_journal).
+ * does not change. Two kinds exist: file descriptors (stdin/stdout) and
+ * journal directories (common/journal: a reader for a named consumer, the
+ * writer), configured by JOURNAL_SEGMENT_SIZE, JOURNAL_FSYNC_INTERVAL and
+ * JOURNAL_MAX_SIZE.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -15,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "journal.h"
+#include "log.h"
 #include "ndjson.h"
 #include "stageio.h"
 #include "banned.h"
@@ -33,6 +36,7 @@ struct stage_in_ops {
 struct stage_in {
 	const struct stage_in_ops *ops;
 	struct ndjson_reader rd;	/* fd input */
+	struct journal_reader *jr;	/* journal input */
 	char name[300];
 	char bad_reason[128];
 	char errmsg[300];
@@ -50,6 +54,7 @@ struct stage_out_ops {
 struct stage_out {
 	const struct stage_out_ops *ops;
 	struct ndjson_writer wr;	/* fd output */
+	struct journal_writer *jw;	/* journal output */
 	char name[300];
 	char errmsg[300];
 };
@@ -189,23 +194,140 @@ stageio_in_open_fd(struct stage_in *in, int fd, const char *name)
 	return STAGEIO_OK;
 }
 
-/*
- * NEEDSWORK: journal input. Open a journal_reader on dir for consumer here,
- * fill in->name ("journal 'DIR' consumer 'NAME'") and set in->ops to a
- * journal table; stage code needs no change.
- */
-static enum stageio_err
-stageio_in_open_journal(struct stage_in *in, const char *dir,
-			const char *consumer)
+/* ---- journal directories (common/journal) ---- */
+
+/* The JOURNAL_* keys; unset ones (a zeroed test config) keep the defaults. */
+static void
+stageio_journal_opts(struct journal_opts *o, const struct config *cfg)
 {
+	journal_opts_init(o);
+	if (config_is_set(cfg, CK_JOURNAL_SEGMENT_SIZE))
+		o->segment_size =
+			(uint64_t)config_num(cfg, CK_JOURNAL_SEGMENT_SIZE);
+	if (config_is_set(cfg, CK_JOURNAL_FSYNC_INTERVAL))
+		o->fsync_interval_ms =
+			config_num(cfg, CK_JOURNAL_FSYNC_INTERVAL);
+	if (config_is_set(cfg, CK_JOURNAL_MAX_SIZE))
+		o->max_size = (uint64_t)config_num(cfg, CK_JOURNAL_MAX_SIZE);
+	o->max_line = NDJSON_MAX_LINE;
+}
+
+static enum stageio_err
+stageio_journal_read(struct stage_in *in, const char **line, size_t *len,
+		     int timeout_ms)
+{
+	enum journal_err rc = journal_read(in->jr, line, len, timeout_ms);
+
+	switch (rc) {
+	case JOURNAL_OK:
+		return STAGEIO_OK;
+	case JOURNAL_TIMEOUT:
+		return STAGEIO_TIMEOUT;
+	case JOURNAL_BAD_LINE:
+		stageio_fmt(in->bad_reason, sizeof(in->bad_reason),
+			    "line %llu: %s",
+			    (unsigned long long)journal_reader_lineno(in->jr),
+			    journal_reader_bad_reason(in->jr));
+		return STAGEIO_BAD_LINE;
+	case JOURNAL_ERR_NOMEM:
+		return STAGEIO_ERR_NOMEM;
+	case JOURNAL_ERR_SYS:
+	case JOURNAL_ERR_IO:
+	case JOURNAL_ERR_LOCKED:
+	case JOURNAL_ERR_NAME:
+	case JOURNAL_ERR_VALUE:
+	case JOURNAL_ERR_CURSOR:
+		break;
+	}
+	stageio_fmt(in->errmsg, sizeof(in->errmsg), "%s",
+		    journal_reader_errmsg(in->jr));
+	return STAGEIO_ERR_JOURNAL;
+}
+
+static bool
+stageio_journal_ready(struct stage_in *in)
+{
+	return journal_reader_ready(in->jr);
+}
+
+static uint64_t
+stageio_journal_lineno(const struct stage_in *in)
+{
+	return journal_reader_lineno(in->jr);
+}
+
+static struct stage_pos
+stageio_journal_tell(const struct stage_in *in)
+{
+	struct journal_pos jp = journal_reader_tell(in->jr);
+	struct stage_pos pos = { .seg = jp.seg, .off = jp.off };
+
+	return pos;
+}
+
+/* Saves the consumer's cursor (atomic, fsynced); segments every consumer
+ * has passed are deleted. */
+static enum stageio_err
+stageio_journal_commit(struct stage_in *in, struct stage_pos pos)
+{
+	struct journal_pos jp = { .seg = pos.seg, .off = pos.off };
+
+	if (journal_reader_commit(in->jr, jp) == JOURNAL_OK)
+		return STAGEIO_OK;
+	stageio_fmt(in->errmsg, sizeof(in->errmsg), "%s",
+		    journal_reader_errmsg(in->jr));
+	return STAGEIO_ERR_JOURNAL;
+}
+
+static void
+stageio_journal_in_close(struct stage_in *in)
+{
+	journal_reader_close(in->jr);
+	in->jr = NULL;
+}
+
+static const struct stage_in_ops stageio_journal_in_ops = {
+	.read = stageio_journal_read,
+	.ready = stageio_journal_ready,
+	.lineno = stageio_journal_lineno,
+	.tell = stageio_journal_tell,
+	.commit = stageio_journal_commit,
+	.close = stageio_journal_in_close,
+};
+
+static enum stageio_err
+stageio_in_open_journal(struct stage_in *in, const struct config *cfg,
+			const char *dir, const char *consumer)
+{
+	struct journal_opts o;
+	const struct journal_reader_stats *st;
+	enum journal_err rc;
+
 	if (!consumer || !*consumer) {
 		stageio_fmt(in->errmsg, sizeof(in->errmsg),
 			    "--in '%s' needs --consumer NAME", dir);
 		return STAGEIO_ERR_USAGE;
 	}
-	stageio_fmt(in->errmsg, sizeof(in->errmsg),
-		    "journal directories are not supported yet");
-	return STAGEIO_ERR_USAGE;
+	stageio_journal_opts(&o, cfg);
+	rc = journal_reader_open(&in->jr, dir, consumer, &o, in->errmsg,
+				 sizeof(in->errmsg));
+	if (rc == JOURNAL_ERR_NAME)
+		return STAGEIO_ERR_USAGE;
+	if (rc == JOURNAL_ERR_NOMEM)
+		return STAGEIO_ERR_NOMEM;
+	if (rc != JOURNAL_OK)
+		return STAGEIO_ERR_JOURNAL;
+	stageio_fmt(in->name, sizeof(in->name), "journal '%s' consumer '%s'",
+		    dir, consumer);
+	/* JOURNAL_MAX_SIZE dropped what this consumer had not read: the one
+	 * data loss a journal allows, and it must not go unnoticed */
+	st = journal_reader_stats(in->jr);
+	if (st->lost_bytes)
+		log_error("data dropped by JOURNAL_MAX_SIZE before it was "
+			  "read\tinput=\"%s\" lost_bytes=%llu", in->name,
+			  (unsigned long long)st->lost_bytes);
+	in->ops = &stageio_journal_in_ops;
+	return STAGEIO_OK;
 }
 
 enum stageio_err
@@ -226,7 +348,7 @@ stage_in_open(struct stage_in **inp, const struct config *cfg)
 	if (strcmp(src, "-") == 0)
 		rc = stageio_in_open_fd(in, STDIN_FILENO, "stdin");
 	else
-		rc = stageio_in_open_journal(in, src, cfg->consumer);
+		rc = stageio_in_open_journal(in, cfg, src, cfg->consumer);
 	if (rc != STAGEIO_OK) {
 		stageio_fmt(stageio_open_errmsg, sizeof(stageio_open_errmsg),
 			    "%s", in->errmsg);
@@ -362,15 +484,89 @@ stageio_out_open_fd(struct stage_out *out, int fd, const char *name)
 	return STAGEIO_OK;
 }
 
-/* NEEDSWORK: journal output. Open a journal_writer on dir here and set
- * out->ops to a journal table (sync: journal_sync). */
 static enum stageio_err
-stageio_out_open_journal(struct stage_out *out, const char *dir)
+stageio_journal_out_err(struct stage_out *out, enum journal_err rc)
 {
-	(void)dir;
-	stageio_fmt(out->errmsg, sizeof(out->errmsg),
-		    "journal directories are not supported yet");
-	return STAGEIO_ERR_USAGE;
+	stageio_fmt(out->errmsg, sizeof(out->errmsg), "%s",
+		    journal_writer_errmsg(out->jw));
+	return rc == JOURNAL_ERR_NOMEM ? STAGEIO_ERR_NOMEM : STAGEIO_ERR_JOURNAL;
+}
+
+static enum stageio_err
+stageio_journal_write(struct stage_out *out, const char *line, size_t len)
+{
+	enum journal_err rc = journal_append(out->jw, line, len);
+
+	return rc == JOURNAL_OK ? STAGEIO_OK : stageio_journal_out_err(out, rc);
+}
+
+/* Appended to the segment file: safe from a crash of this process; the
+ * fsync policy (JOURNAL_FSYNC_INTERVAL) covers power loss. */
+static enum stageio_err
+stageio_journal_flush(struct stage_out *out)
+{
+	enum journal_err rc = journal_flush(out->jw);
+
+	return rc == JOURNAL_OK ? STAGEIO_OK : stageio_journal_out_err(out, rc);
+}
+
+static enum stageio_err
+stageio_journal_sync(struct stage_out *out)
+{
+	enum journal_err rc = journal_sync(out->jw);
+
+	return rc == JOURNAL_OK ? STAGEIO_OK : stageio_journal_out_err(out, rc);
+}
+
+static enum stageio_err
+stageio_journal_out_close(struct stage_out *out)
+{
+	enum stageio_err rc = stageio_journal_sync(out);
+
+	journal_writer_close(out->jw);
+	out->jw = NULL;
+	return rc;
+}
+
+static const struct stage_out_ops stageio_journal_out_ops = {
+	.write = stageio_journal_write,
+	.flush = stageio_journal_flush,
+	.sync = stageio_journal_sync,
+	.close = stageio_journal_out_close,
+};
+
+/* JOURNAL_MAX_SIZE made the writer drop a segment no consumer had
+ * finished: logged at error level, as DESIGN.md asks ("loudly"). */
+static void
+stageio_journal_dropped(void *arg, const struct journal_drop *d)
+{
+	const char *dir = arg;
+
+	log_error("JOURNAL_MAX_SIZE reached: dropped the oldest segment\t"
+		  "journal='%s' segment=%llu bytes=%llu lines=%llu", dir,
+		  (unsigned long long)d->seg, (unsigned long long)d->bytes,
+		  (unsigned long long)d->lines);
+}
+
+static enum stageio_err
+stageio_out_open_journal(struct stage_out *out, const struct config *cfg,
+			 const char *dir)
+{
+	struct journal_opts o;
+	enum journal_err rc;
+
+	stageio_journal_opts(&o, cfg);
+	o.on_drop = stageio_journal_dropped;
+	o.on_drop_arg = (void *)dir;
+	rc = journal_writer_open(&out->jw, dir, &o, out->errmsg,
+				 sizeof(out->errmsg));
+	if (rc == JOURNAL_ERR_NOMEM)
+		return STAGEIO_ERR_NOMEM;
+	if (rc != JOURNAL_OK)
+		return STAGEIO_ERR_JOURNAL;
+	stageio_fmt(out->name, sizeof(out->name), "journal '%s'", dir);
+	out->ops = &stageio_journal_out_ops;
+	return STAGEIO_OK;
 }
 
 enum stageio_err
@@ -391,7 +587,7 @@ stage_out_open(struct stage_out **outp, const struct config *cfg)
 	if (strcmp(dst, "-") == 0)
 		rc = stageio_out_open_fd(out, STDOUT_FILENO, "stdout");
 	else
-		rc = stageio_out_open_journal(out, dst);
+		rc = stageio_out_open_journal(out, cfg, dst);
 	if (rc != STAGEIO_OK) {
 		stageio_fmt(stageio_open_errmsg, sizeof(stageio_open_errmsg),
 			    "%s", out->errmsg);

@@ -46,9 +46,10 @@ struct stage_out;
  * Opens cfg->in ("-" or NULL: stdin; otherwise a journal directory read as
  * cfg->consumer). stdin lines are limited to NDJSON_MAX_LINE. On failure
  * *in is NULL and stage_in_errmsg(NULL) says why, e.g. "--in 'DIR' needs
- * --consumer NAME" (STAGEIO_ERR_USAGE). Journal directories are not wired
- * in yet: they fail with STAGEIO_ERR_USAGE, "journal directories are not
- * supported yet". stdin itself is never closed by stageio.
+ * --consumer NAME" (STAGEIO_ERR_USAGE), or the journal's message
+ * (STAGEIO_ERR_JOURNAL: "consumer 'x' of journal 'DIR' is in use by another
+ * process"). A journal is created if missing, and a new consumer registered
+ * at its oldest line. stdin itself is never closed by stageio.
  */
 enum stageio_err stage_in_open(struct stage_in **in, const struct config *cfg);
 /*
@@ -65,7 +66,8 @@ uint64_t stage_in_lineno(const struct stage_in *in);
 /* After STAGEIO_BAD_LINE: "line 12 too long (5242880 bytes, max 1048576)"
  * or "line 7 contains a NUL byte". Valid until the next read. */
 const char *stage_in_bad_reason(const struct stage_in *in);
-/* stdin: {0, byte offset just past the last line returned or skipped}. */
+/* stdin: {0, byte offset just past the last line returned or skipped};
+ * journal: {segment, offset} likewise. */
 struct stage_pos stage_in_tell(const struct stage_in *in);
 enum stageio_err stage_in_commit(struct stage_in *in, struct stage_pos pos);
 /* The input's name for logs: "stdin" or "journal 'DIR' consumer 'NAME'". */
@@ -76,8 +78,10 @@ const char *stage_in_errmsg(const struct stage_in *in);
 void stage_in_close(struct stage_in *in);
 
 /* Opens cfg->out ("-" or NULL: stdout, never closed by stageio; else a
- * journal directory: STAGEIO_ERR_USAGE for now). Failure: *out NULL,
- * stage_out_errmsg(NULL) says why. */
+ * journal directory, created if missing, with JOURNAL_SEGMENT_SIZE,
+ * JOURNAL_FSYNC_INTERVAL and JOURNAL_MAX_SIZE; STAGEIO_ERR_JOURNAL when
+ * another writer holds it). Failure: *out NULL, stage_out_errmsg(NULL) says
+ * why. Segments dropped by JOURNAL_MAX_SIZE are logged at error level. */
 enum stageio_err stage_out_open(struct stage_out **out,
 				const struct config *cfg);
 /* Appends one line (no '\n' inside); may write when the buffer is full. */

@@ -4,7 +4,8 @@
  * open, a damaged segment skipped, deletion of segments two consumers have
  * passed, the max-size drop with its count and the reader's lost bytes, the
  * writer and consumer locks, the fsync policies, over-long lines, and a
- * failed write (RLIMIT_FSIZE) cut back to whole lines.
+ * failed write (RLIMIT_FSIZE) cut back to whole lines; and stageio with
+ * --in DIR --consumer NAME / --out DIR: the same calls as stdin/stdout.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 #include <CUnit/CUnit.h>
 
 #include "journal.h"
+#include "stageio.h"
 #include "util.h"
 #include "banned.h"
 
@@ -637,6 +639,72 @@ test_write_error(void)
 	tdir_remove();
 }
 
+/* A stage's --out DIR and another's --in DIR --consumer NAME through the
+ * stageio calls: lines, NUL termination, BAD_LINE reason, tell/commit and
+ * resume after the commit, the writer lock, a bad consumer name. */
+static void
+test_stageio_journal(void)
+{
+	struct config cfg;
+	struct stage_out *out = NULL, *out2 = NULL;
+	struct stage_in *in = NULL;
+	struct stage_pos pos;
+	const char *line;
+	size_t len;
+	char *big, name[128];
+
+	tdir_make();
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.prog = "test";
+	cfg.in = tdir;
+	cfg.out = tdir;
+	cfg.consumer = "engine";
+	CU_ASSERT_EQUAL_FATAL(stage_out_open(&out, &cfg), STAGEIO_OK);
+	CU_ASSERT_EQUAL(stage_out_open(&out2, &cfg), STAGEIO_ERR_JOURNAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(stage_out_errmsg(NULL),
+				      "has another writer"));
+	CU_ASSERT_EQUAL(stage_out_write(out, "{\"a\":1}", 7), STAGEIO_OK);
+	big = malloc(2 * 1024 * 1024);
+	memset(big, 'x', 2 * 1024 * 1024);
+	CU_ASSERT_EQUAL(stage_out_write(out, big, 2 * 1024 * 1024), STAGEIO_OK);
+	free(big);
+	CU_ASSERT_EQUAL(stage_out_write(out, "{\"a\":2}", 7), STAGEIO_OK);
+	CU_ASSERT_EQUAL(stage_out_write(out, "{\"a\":3}", 7), STAGEIO_OK);
+	CU_ASSERT_EQUAL(stage_out_flush(out), STAGEIO_OK);
+
+	CU_ASSERT_EQUAL_FATAL(stage_in_open(&in, &cfg), STAGEIO_OK);
+	snprintf(name, sizeof(name), "journal '%s' consumer 'engine'", tdir);
+	CU_ASSERT_STRING_EQUAL(stage_in_name(in), name);
+	CU_ASSERT(stage_in_ready(in));
+	CU_ASSERT_EQUAL(stage_in_read(in, &line, &len, 0), STAGEIO_OK);
+	CU_ASSERT(len == 7 && memcmp(line, "{\"a\":1}", 8) == 0);
+	CU_ASSERT_EQUAL(stage_in_read(in, &line, &len, 0), STAGEIO_BAD_LINE);
+	CU_ASSERT_STRING_EQUAL(stage_in_bad_reason(in), "line 2: line too "
+			       "long (2097152 bytes, max 1048576)");
+	CU_ASSERT_EQUAL(stage_in_read(in, &line, &len, 0), STAGEIO_OK);
+	CU_ASSERT(len == 7 && memcmp(line, "{\"a\":2}", 8) == 0);
+	pos = stage_in_tell(in);
+	CU_ASSERT_EQUAL(pos.seg, 1);
+	CU_ASSERT_EQUAL(stage_in_commit(in, pos), STAGEIO_OK);
+	CU_ASSERT_EQUAL(stage_in_lineno(in), 3);
+	stage_in_close(in);
+	/* resumes after the commit */
+	CU_ASSERT_EQUAL_FATAL(stage_in_open(&in, &cfg), STAGEIO_OK);
+	CU_ASSERT_EQUAL(stage_in_read(in, &line, &len, 0), STAGEIO_OK);
+	CU_ASSERT(len == 7 && memcmp(line, "{\"a\":3}", 8) == 0);
+	CU_ASSERT_EQUAL(stage_in_read(in, &line, &len, 0), STAGEIO_TIMEOUT);
+	CU_ASSERT_EQUAL(stage_out_write(out, "{\"a\":4}", 7), STAGEIO_OK);
+	CU_ASSERT_EQUAL(stage_out_sync(out), STAGEIO_OK);
+	CU_ASSERT_EQUAL(stage_in_read(in, &line, &len, 1000), STAGEIO_OK);
+	CU_ASSERT(len == 7 && memcmp(line, "{\"a\":4}", 8) == 0);
+	stage_in_close(in);
+	CU_ASSERT_EQUAL(stage_out_close(out), STAGEIO_OK);
+	cfg.consumer = "no/slash";
+	CU_ASSERT_EQUAL(stage_in_open(&in, &cfg), STAGEIO_ERR_USAGE);
+	CU_ASSERT_PTR_NULL(in);
+	tdir_remove();
+}
+
 static void
 test_strerror(void)
 {
@@ -673,6 +741,7 @@ test_journal_suite(void)
 	    !CU_add_test(s, "fsync policies", test_fsync_policy) ||
 	    !CU_add_test(s, "over-long line skipped", test_long_line) ||
 	    !CU_add_test(s, "failed write cut back", test_write_error) ||
+	    !CU_add_test(s, "stageio on journals", test_stageio_journal) ||
 	    !CU_add_test(s, "strerror and names", test_strerror))
 		return -1;
 	return 0;
