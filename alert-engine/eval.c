@@ -65,6 +65,19 @@ struct eval_series {
 	uint32_t ngroups;
 };
 
+/*
+ * The rule index: each rule sits in one bucket, keyed by its measurement
+ * ("*" for any) and its first exact `where` pair ("m\x1fkey\x1fvalue"), or
+ * by the measurement alone ("m\x1f") when it has no exact pair. A new
+ * series looks up the buckets of its measurement and of each of its tags,
+ * for its measurement and for "*", and checks only the rules found there.
+ */
+struct eval_bucket {
+	char *key;
+	uint32_t *rules;
+	uint32_t n, cap;
+};
+
 struct eval_dm {
 	struct eval_series *s;
 	struct eval_entry *en;
@@ -83,22 +96,129 @@ struct eval {
 	int64_t dm_step;		/* smallest deadman / 8 */
 	int64_t clock;
 	const struct rule **tmp;	/* rules->n, for series creation */
-	struct strbuf key, msg, summary, name;
+	uint32_t *idx;
+	struct eval_bucket *buckets;	/* the rule index */
+	size_t bmask;
+	struct strbuf key, skey, msg, summary, name;
 	size_t memory;
 	struct eval_stats stats;
 };
 
-/* FNV-1a, 64 bit. */
 static uint64_t
-eval_hash(const char *s, size_t len)
+eval_strhash(const char *s, size_t len)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
 	return h;
+}
+
+static struct eval_bucket *
+eval_bucket_find(const struct eval *e, const char *key, size_t len,
+		 bool create)
+{
+	size_t i = eval_strhash(key, len) & e->bmask;
+
+	for (;; i = (i + 1) & e->bmask) {
+		struct eval_bucket *b = &e->buckets[i];
+
+		if (!b->key) {
+			if (!create)
+				return NULL;
+			b->key = strndup(key, len);
+			return b->key ? b : NULL;
+		}
+		if (strncmp(b->key, key, len) == 0 && b->key[len] == '\0')
+			return b;
+	}
+}
+
+static int
+eval_index_rules(struct eval *e)
+{
+	size_t nb = 16;
+
+	while (nb < e->rules->n * 2 + 2)
+		nb *= 2;
+	e->buckets = calloc(nb, sizeof(*e->buckets));
+	if (!e->buckets)
+		return -1;
+	e->bmask = nb - 1;
+	for (size_t i = 0; i < e->rules->n; i++) {
+		const struct rule *r = &e->rules->v[i];
+		struct eval_bucket *b;
+		size_t w;
+
+		strbuf_reset(&e->key);
+		if (strbuf_addf(&e->key, "%s\x1f", r->measurement ?
+			       r->measurement : "*") != 0)
+			return -1;
+		for (w = 0; w < r->nwhere; w++)
+			if (!r->where[w].glob)
+				break;
+		if (w < r->nwhere &&
+		    strbuf_addf(&e->key, "%s\x1f%s", r->where[w].key,
+				r->where[w].pattern) != 0)
+			return -1;
+		b = eval_bucket_find(e, e->key.buf, e->key.len, true);
+		if (!b)
+			return -1;
+		if (b->n == b->cap) {
+			uint32_t ncap = b->cap ? b->cap * 2 : 4;
+			uint32_t *nr = realloc(b->rules, ncap * sizeof(*nr));
+
+			if (!nr)
+				return -1;
+			b->rules = nr;
+			b->cap = ncap;
+		}
+		b->rules[b->n++] = (uint32_t)i;
+	}
+	return 0;
+}
+
+static int
+eval_cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Candidate rules of a new series, in rule order, into e->tmp; returns how
+ * many of them match. */
+static size_t
+eval_candidates(struct eval *e, const char *measurement,
+		const struct tag *tags, size_t ntags, uint32_t *idx)
+{
+	const char *ms[2] = {measurement, "*"};
+	size_t n = 0, nm = 0;
+
+	for (int m = 0; m < 2; m++) {
+		for (size_t t = 0; t <= ntags; t++) {
+			const struct eval_bucket *b;
+
+			strbuf_reset(&e->key);
+			if (strbuf_addf(&e->key, "%s\x1f", ms[m]) != 0)
+				return 0;
+			if (t < ntags &&
+			    strbuf_addf(&e->key, "%s\x1f%s", tags[t].key,
+					tags[t].value) != 0)
+				return 0;
+			b = eval_bucket_find(e, e->key.buf, e->key.len, false);
+			if (!b)
+				continue;
+			memcpy(idx + n, b->rules, b->n * sizeof(*idx));
+			n += b->n;
+		}
+	}
+	qsort(idx, n, sizeof(*idx), eval_cmp_u32);
+	for (size_t i = 0; i < n; i++)
+		if (rules_match_series(&e->rules->v[idx[i]], measurement, tags,
+				       ntags))
+			e->tmp[nm++] = &e->rules->v[idx[i]];
+	return nm;
 }
 
 enum eval_err
@@ -116,7 +236,10 @@ eval_new(struct eval **ep, const struct rules *rules,
 	e->mask = 1023;
 	e->slots = calloc(e->mask + 1, sizeof(*e->slots));
 	e->tmp = calloc(rules->n + 1, sizeof(*e->tmp));
-	if (!e->slots || !e->tmp) {
+	e->idx = calloc(rules->n + 1, sizeof(*e->idx));
+	strbuf_init(&e->key, 1 << 20);
+	strbuf_init(&e->skey, 1 << 20);
+	if (!e->slots || !e->tmp || !e->idx || eval_index_rules(e) != 0) {
 		eval_free(e);
 		return EVAL_ERR_NOMEM;
 	}
@@ -127,7 +250,6 @@ eval_new(struct eval **ep, const struct rules *rules,
 		    rules->v[i].deadman_ns / 8 < e->dm_step)
 			e->dm_step = rules->v[i].deadman_ns / 8;
 	e->clock = EVAL_NEVER;
-	strbuf_init(&e->key, 1 << 20);
 	strbuf_init(&e->msg, 1 << 20);
 	strbuf_init(&e->summary, 1 << 20);
 	strbuf_init(&e->name, 1 << 20);
@@ -163,7 +285,14 @@ eval_free(struct eval *e)
 	free(e->slots);
 	free(e->dm);
 	free(e->tmp);
+	free(e->idx);
+	for (size_t i = 0; e->buckets && i <= e->bmask; i++) {
+		free(e->buckets[i].key);
+		free(e->buckets[i].rules);
+	}
+	free(e->buckets);
 	strbuf_release(&e->key);
+	strbuf_release(&e->skey);
 	strbuf_release(&e->msg);
 	strbuf_release(&e->summary);
 	strbuf_release(&e->name);
@@ -172,16 +301,60 @@ eval_free(struct eval *e)
 
 /* ---- series table ------------------------------------------------------ */
 
+/* The series hash, over measurement and non-empty tags (the same parts as
+ * record_series_key, without building the key for every reading). */
+static uint64_t
+eval_series_hash(const char *measurement, const struct tag *tags,
+		 size_t ntags)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)measurement; *p; p++)
+		h = (h ^ *p) * 0x100000001b3ULL;
+	for (size_t i = 0; i < ntags; i++) {
+		if (!tags[i].value[0])
+			continue;
+		h = (h ^ 0x1f) * 0x100000001b3ULL;
+		for (p = (const unsigned char *)tags[i].key; *p; p++)
+			h = (h ^ *p) * 0x100000001b3ULL;
+		h = (h ^ 0x1e) * 0x100000001b3ULL;
+		for (p = (const unsigned char *)tags[i].value; *p; p++)
+			h = (h ^ *p) * 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* Series keep only their non-empty tags. */
+static bool
+eval_same(const struct eval_series *s, const char *measurement,
+	  const struct tag *tags, size_t ntags)
+{
+	size_t k = 0;
+
+	if (strcmp(s->measurement, measurement) != 0)
+		return false;
+	for (size_t i = 0; i < ntags; i++) {
+		if (!tags[i].value[0])
+			continue;
+		if (k == s->ntags || strcmp(s->tags[k].key, tags[i].key) != 0 ||
+		    strcmp(s->tags[k].value, tags[i].value) != 0)
+			return false;
+		k++;
+	}
+	return k == s->ntags;
+}
+
 static struct eval_series *
-eval_find(const struct eval *e, const char *key, size_t len, uint64_t h)
+eval_find(const struct eval *e, const char *measurement,
+	  const struct tag *tags, size_t ntags, uint64_t h)
 {
 	for (size_t i = h & e->mask;; i = (i + 1) & e->mask) {
 		struct eval_series *s = e->slots[i];
 
 		if (!s)
 			return NULL;
-		if (s->hash == h && strncmp(s->key, key, len) == 0 &&
-		    s->key[len] == '\0')
+		if (s->hash == h && eval_same(s, measurement, tags, ntags))
 			return s;
 	}
 }
@@ -261,10 +434,7 @@ eval_series_new(struct eval *e, const char *key, size_t keylen, uint64_t h,
 	size_t nm = 0, k = 0;
 	uint32_t ng = 0;
 
-	for (size_t i = 0; i < e->rules->n; i++)
-		if (rules_match_series(&e->rules->v[i], measurement, tags,
-				       ntags))
-			e->tmp[nm++] = &e->rules->v[i];
+	nm = eval_candidates(e, measurement, tags, ntags, e->idx);
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
@@ -334,17 +504,22 @@ eval_series_get(struct eval *e, const char *measurement,
 		const struct tag *tags, size_t ntags)
 {
 	struct eval_series *s;
+	struct tag kept[RECORD_MAX_TAGS];
+	size_t nkept = 0;
 	uint64_t h;
 
-	strbuf_reset(&e->key);
-	if (record_series_key(measurement, tags, ntags, &e->key) != 0)
-		return NULL;
-	h = eval_hash(e->key.buf, e->key.len);
-	s = eval_find(e, e->key.buf, e->key.len, h);
+	h = eval_series_hash(measurement, tags, ntags);
+	s = eval_find(e, measurement, tags, ntags, h);
 	if (s)
 		return s;
-	return eval_series_new(e, e->key.buf, e->key.len, h, measurement,
-			       tags, ntags);
+	for (size_t i = 0; i < ntags && nkept < RECORD_MAX_TAGS; i++)
+		if (tags[i].value[0])
+			kept[nkept++] = tags[i];
+	strbuf_reset(&e->skey);
+	if (record_series_key(measurement, kept, nkept, &e->skey) != 0)
+		return NULL;
+	return eval_series_new(e, e->skey.buf, e->skey.len, h, measurement,
+			       kept, nkept);
 }
 
 /* ---- events -------------------------------------------------------------- */
