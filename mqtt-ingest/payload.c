@@ -346,7 +346,7 @@ pc_json_time(struct payload_conv *pc, const char *key, json_t *v)
 				      json_string_length(v), &pc->time_ns,
 				      &why) != RFC3339_OK)
 			return pc_fail(pc, PAYLOAD_ERR_TIME,
-				       "time '%s': '%.40s' is not RFC 3339: %s",
+				       "time '%s': '%.40s': %s",
 				       key, json_string_value(v), why);
 	} else if (json_is_integer(v)) {
 		if (payload_time_from_int(json_integer_value(v),
