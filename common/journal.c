@@ -1421,19 +1421,29 @@ journal_read(struct journal_reader *r, const char **line, size_t *len,
 	}
 }
 
+/* Whether the buffer holds a '\n'; remembers how far it holds none, so
+ * that reader_next_line does not search the same bytes again. */
+static bool
+reader_has_line(struct journal_reader *r)
+{
+	char *s = r->buf + r->start;
+	size_t avail = r->end - r->start;
+	char *nl = memchr(s + r->scan, '\n', avail - r->scan);
+
+	r->scan = nl ? (size_t)(nl - s) : avail;
+	return nl != NULL;
+}
+
 bool
 journal_reader_ready(struct journal_reader *r)
 {
-	size_t avail = r->end - r->start;
-
-	if (memchr(r->buf + r->start + r->scan, '\n', avail - r->scan))
+	if (reader_has_line(r))
 		return true;
 	if (r->skipping || r->fd < 0)
 		return false;
 	if (reader_fill(r) <= 0)
 		return false;
-	avail = r->end - r->start;
-	return memchr(r->buf + r->start + r->scan, '\n', avail - r->scan);
+	return reader_has_line(r);
 }
 
 uint64_t

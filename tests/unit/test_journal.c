@@ -4,7 +4,9 @@
  * open, a damaged segment skipped, deletion of segments two consumers have
  * passed, the max-size drop with its count and the reader's lost bytes, the
  * writer and consumer locks, the fsync policies, over-long lines, and a
- * failed write (RLIMIT_FSIZE) cut back to whole lines; and stageio with
+ * failed write (RLIMIT_FSIZE) cut back to whole lines, failed fsyncs (this
+ * file interposes fsync/fdatasync: they fail while fail_fsync is set, and
+ * are the plain system calls otherwise); and stageio with
  * --in DIR --consumer NAME / --out DIR: the same calls as stdin/stdout.
  */
 #include <errno.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +31,27 @@
 #include "banned.h"
 
 static char tdir[64];
+static volatile int fail_fsync;
+
+int
+fsync(int fd)
+{
+	if (fail_fsync) {
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_fsync, fd);
+}
+
+int
+fdatasync(int fd)
+{
+	if (fail_fsync) {
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_fdatasync, fd);
+}
 static char errbuf[512];
 
 static int
@@ -639,6 +663,56 @@ test_write_error(void)
 	tdir_remove();
 }
 
+/* fsync failures reach the caller as JOURNAL_ERR_IO: at once with
+ * JOURNAL_FSYNC_INTERVAL 0, at the next flush from the fsync thread, and
+ * from a cursor commit. */
+static void
+test_fsync_error(void)
+{
+	struct journal_opts o;
+	struct journal_writer *w;
+	struct journal_reader *r;
+	struct timespec ts = { 0, 200 * 1000000L };
+
+	tdir_make();
+	journal_opts_init(&o);
+	o.fsync_interval_ms = 0;
+	w = wopen(&o);
+	CU_ASSERT_EQUAL(journal_append(w, "{}", 2), JOURNAL_OK);
+	fail_fsync = 1;
+	CU_ASSERT_EQUAL(journal_flush(w), JOURNAL_ERR_IO);
+	fail_fsync = 0;
+	CU_ASSERT_PTR_NOT_NULL(strstr(journal_writer_errmsg(w),
+				      "fsync: Input/output error"));
+	CU_ASSERT_EQUAL(journal_sync(w), JOURNAL_OK);
+	CU_ASSERT_EQUAL(journal_writer_close(w), JOURNAL_OK);
+
+	o.fsync_interval_ms = 20;
+	w = wopen(&o);
+	fail_fsync = 1;
+	CU_ASSERT_EQUAL(journal_append(w, "{}", 2), JOURNAL_OK);
+	CU_ASSERT_EQUAL(journal_flush(w), JOURNAL_OK);
+	nanosleep(&ts, NULL);	/* the thread's fsync fails */
+	fail_fsync = 0;
+	CU_ASSERT_EQUAL(journal_flush(w), JOURNAL_ERR_IO);
+	CU_ASSERT_EQUAL(journal_flush(w), JOURNAL_OK);	/* reported once */
+
+	r = ropen("a", &o);
+	fail_fsync = 1;
+	CU_ASSERT_EQUAL(journal_reader_commit(r, journal_reader_tell(r)),
+			JOURNAL_ERR_IO);
+	fail_fsync = 0;
+	CU_ASSERT_PTR_NOT_NULL(strstr(journal_reader_errmsg(r),
+				      "cannot save cursor 'a'"));
+	CU_ASSERT_EQUAL(journal_reader_commit(r, journal_reader_tell(r)),
+			JOURNAL_OK);
+	journal_reader_close(r);
+	fail_fsync = 1;
+	CU_ASSERT_EQUAL(journal_writer_close(w), JOURNAL_ERR_IO);
+	fail_fsync = 0;
+	tdir_remove();
+}
+
 /* A stage's --out DIR and another's --in DIR --consumer NAME through the
  * stageio calls: lines, NUL termination, BAD_LINE reason, tell/commit and
  * resume after the commit, the writer lock, a bad consumer name. */
@@ -741,6 +815,7 @@ test_journal_suite(void)
 	    !CU_add_test(s, "fsync policies", test_fsync_policy) ||
 	    !CU_add_test(s, "over-long line skipped", test_long_line) ||
 	    !CU_add_test(s, "failed write cut back", test_write_error) ||
+	    !CU_add_test(s, "failed fsync reported", test_fsync_error) ||
 	    !CU_add_test(s, "stageio on journals", test_stageio_journal) ||
 	    !CU_add_test(s, "strerror and names", test_strerror))
 		return -1;
