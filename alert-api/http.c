@@ -251,6 +251,48 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
+static int
+hexdigit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Percent-decoding of the path and the query arguments, in place. A %00
+ * would end the C string early (/sensors/s-1%00x read as s-1), so it
+ * becomes 0x01 instead, a control character every check refuses (400).
+ */
+static size_t
+on_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	char *w = s;
+
+	(void)cls;
+	(void)conn;
+	for (const char *r = s; *r; r++) {
+		int hi = *r == '%' ? hexdigit(r[1]) : -1;
+		int lo = hi >= 0 ? hexdigit(r[2]) : -1;
+
+		if (lo >= 0) {
+			*w = (char)(hi << 4 | lo);
+			if (*w == '\0')
+				*w = '\1';
+			w++;
+			r += 2;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 static void
@@ -379,6 +421,7 @@ http_start(struct http **hp, const struct http_conf *conf, struct api *api,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_HEADER_MAX,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+		MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, NULL,
 		MHD_OPTION_THREAD_STACK_SIZE, (size_t)256 * 1024,
 		MHD_OPTION_END);
 	if (!h->d) {
