@@ -297,6 +297,10 @@ rules_parse_one(struct rules_ctx *c, json_t *o, struct rule *r)
 
 	if (!json_is_object(o))
 		return rules_fail(c, "a rule must be an object");
+	/* name the rule in every message once it has a usable name */
+	s = json_string_value(json_object_get(o, "name"));
+	if (s && *s && !rules_has_control(s))
+		snprintf(c->who, sizeof(c->who), "rule '%s'", s);
 	json_object_foreach(o, key, v) {
 		size_t i;
 

@@ -74,7 +74,7 @@ static const struct rules_bad_case rules_bad_cases[] = {
 	{"{\"rules\": {}}", RULES_ERR_JSON, "'rules' must be an array"},
 	{"{\"rules\": [{\"name\":\"a\",\"field\":\"t\",\"above\":1},"
 	 "{\"name\":\"b\",\"field\":\"t\",\"abve\":1}]}",
-	 RULES_ERR_RULE, "rule #2: unknown key 'abve'"},
+	 RULES_ERR_RULE, "rule 'b': unknown key 'abve'"},
 	{"{\"rules\": [{\"field\":\"t\",\"above\":1}]}", RULES_ERR_RULE,
 	 "rule #1: key 'name' is missing"},
 	{"{\"rules\": [{\"name\":\"\",\"field\":\"t\",\"above\":1}]}",
