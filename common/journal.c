@@ -29,6 +29,9 @@
 #define JOURNAL_SEG_NAMELEN (JOURNAL_SEG_DIGITS + sizeof(JOURNAL_SEG_SUFFIX) - 1)
 #define JOURNAL_READ_BLOCK (64 * 1024)
 #define JOURNAL_RELIST_MS 1000
+/* The writer also deletes consumed segments this often (readers do it when
+ * they commit past a segment, the writer at rotation). */
+#define JOURNAL_HOUSEKEEPING_MS 5000
 
 struct journal_writer {
 	char *dir;
@@ -44,6 +47,7 @@ struct journal_writer {
 	size_t cap;
 	struct journal_opts opts;
 	struct journal_writer_stats st;
+	int64_t next_housekeeping;	/* time_mono_ms */
 	/* the fsync thread (fsync_interval_ms > 0) */
 	pthread_t thr;
 	pthread_mutex_t mu;
@@ -609,6 +613,7 @@ writer_housekeeping(struct journal_writer *w)
 {
 	uint64_t deleted = 0;
 
+	w->next_housekeeping = time_mono_ms() + JOURNAL_HOUSEKEEPING_MS;
 	cleanup_at(w->dirfd, w->dir, &deleted);
 	w->st.deleted_segments += deleted;
 	return writer_enforce_max(w);	/* recounts w->total */
@@ -937,6 +942,8 @@ journal_flush(struct journal_writer *w)
 	if (rc)
 		return rc;
 	w->len = 0;
+	if (time_mono_ms() >= w->next_housekeeping)
+		return writer_housekeeping(w);
 	if (w->total > w->opts.max_size)
 		return writer_enforce_max(w);
 	return JOURNAL_OK;
