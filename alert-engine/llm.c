@@ -45,6 +45,7 @@ struct llm {
 	size_t nrunning;
 	unsigned failures;		/* in a row */
 	bool open;
+	bool trial;			/* the cool-down is over, not yet proven */
 	int64_t open_until_ms;
 	struct log_limit warn_limit;
 	struct llm_stats stats;
@@ -259,6 +260,7 @@ llm_fail(struct llm *l, int64_t now_ms, const char *why)
 {
 	l->stats.failed++;
 	l->failures++;
+	l->trial = false;
 	log_warn_limited(&l->warn_limit, "llm summary failed\treason=\"%s\" "
 			 "in_a_row=%u", why, l->failures);
 	if (l->failures >= LLM_BREAKER_FAILURES && !l->open) {
@@ -276,8 +278,9 @@ static void
 llm_success(struct llm *l)
 {
 	l->stats.ok++;
-	if (l->failures >= LLM_BREAKER_FAILURES)
+	if (l->trial)
 		log_info("llm summaries resumed");
+	l->trial = false;
 	l->failures = 0;
 }
 
@@ -287,6 +290,7 @@ llm_check_breaker(struct llm *l, int64_t now_ms)
 {
 	if (l->open && now_ms >= l->open_until_ms) {
 		l->open = false;
+		l->trial = true;
 		l->failures = LLM_BREAKER_FAILURES - 1;
 		log_info("llm cool-down over, trying again");
 	}
