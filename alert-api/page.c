@@ -184,6 +184,7 @@ const char api_page_html[] =
 "    const tbody = $('#sensors tbody');\n"
 "    tbody.textContent = '';\n"
 "    $('#nosensors').style.display = body.items.length ? 'none' : '';\n"
+"    body.items.sort((a, b) => a.sensor_id < b.sensor_id ? -1 : a.sensor_id > b.sensor_id ? 1 : 0);\n"
 "    for (const s of body.items) {\n"
 "      const tr = el('tr');\n"
 "      tr.dataset.sensor = s.sensor_id;\n"
