@@ -108,12 +108,14 @@ install: all
 	install -m 0755 $(PROGS:%=$(BIN)/%) $(DESTDIR)$(BINDIR)/
 	install -m 0755 scripts/sensorpipe $(DESTDIR)$(BINDIR)/sensorpipe 2>/dev/null || true
 
-# docs/configuration.md is generated from common/config_keys.h; a unit test
-# fails when it is stale.
+# docs/configuration.md and etc/sensorpipe.env.example are generated from
+# common/config_keys.h; a unit test fails when either is stale.
 docs: $(BIN)/run_unit
 	@mkdir -p docs
 	$(BIN)/run_unit --keys-markdown >docs/configuration.md.tmp
 	mv docs/configuration.md.tmp docs/configuration.md
+	$(BIN)/run_unit --env-example >etc/sensorpipe.env.example.tmp
+	mv etc/sensorpipe.env.example.tmp etc/sensorpipe.env.example
 
 demo:
 	@$(MAKE) --no-print-directory deps

@@ -1565,6 +1565,33 @@ config_print_markdown(FILE *f)
 	}
 }
 
+void
+config_print_env_example(FILE *f)
+{
+	fputs("# sensorpipe configuration: every key with its default, "
+	      "commented out.\n"
+	      "# Copy to sensorpipe.env, uncomment what you change, and point "
+	      "the programs\n"
+	      "# at it with --env-file FILE or SENSORPIPE_ENV_FILE=FILE. A "
+	      "profile file\n"
+	      "# FILE.<APP_ENV> (e.g. sensorpipe.env.prod) beside it overrides "
+	      "it;\n"
+	      "# the environment and --flags override both. Reference: "
+	      "docs/configuration.md\n"
+	      "#\n"
+	      "# Syntax: KEY=VALUE, optional `export `, # comments, 'literal', "
+	      "\"with \\n escapes\".\n"
+	      "# With APP_ENV=prod, placeholders such as your-token or changeme "
+	      "are refused.\n", f);
+	for (int k = 0; k < CK__COUNT; k++) {
+		const struct config_keyinfo *ki = &config_keys[k];
+
+		fprintf(f, "\n# %s%s\n# %s=%s\n", ki->help,
+			ki->flags & CF_SECRET ? " (secret)" : "", ki->name,
+			ki->def ? ki->def : "");
+	}
+}
+
 const char *
 config_strerror(enum config_err err)
 {

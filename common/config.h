@@ -198,6 +198,9 @@ void config_print(const struct config *cfg, FILE *f);
 /* The key table as the Markdown of docs/configuration.md. */
 void config_print_markdown(FILE *f);
 
+/* etc/sensorpipe.env.example: every key, its help and default, commented. */
+void config_print_env_example(FILE *f);
+
 /* Parsers shared with other modules (rules "for": "30s"). 0 on success. */
 int config_parse_duration(const char *s, int64_t *ms);
 int config_parse_size(const char *s, int64_t *bytes);

@@ -6,6 +6,7 @@
  * run_unit             all suites, verbose
  * run_unit SUITE...    only the suites whose name contains one of the words
  * run_unit --keys-markdown   prints docs/configuration.md (see config.h)
+ * run_unit --env-example     prints etc/sensorpipe.env.example
  */
 #include <stdio.h>
 #include <string.h>
@@ -47,6 +48,10 @@ main(int argc, char *argv[])
 
 	if (argc == 2 && strcmp(argv[1], "--keys-markdown") == 0) {
 		config_print_markdown(stdout);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
+	if (argc == 2 && strcmp(argv[1], "--env-example") == 0) {
+		config_print_env_example(stdout);
 		return fflush(stdout) == 0 ? 0 : 1;
 	}
 	if (CU_initialize_registry() != CUE_SUCCESS)

@@ -860,7 +860,9 @@ static void
 test_env_example_has_every_key(void)
 {
 	char *text = read_file("../../etc/sensorpipe.env.example");
-	char want[400], msg[300];
+	char *buf = NULL, want[400], msg[300];
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
 
 	CHECK_MSG(text[0] != '\0', "etc/sensorpipe.env.example is missing");
 	for (int k = 0; k < CK__COUNT; k++) {
@@ -872,6 +874,13 @@ test_env_example_has_every_key(void)
 			 "'# %s=%s'", ki->name, ki->def ? ki->def : "");
 		CHECK_MSG(strstr(text, want) != NULL, msg);
 	}
+	CU_ASSERT_FATAL(m != NULL);
+	config_print_env_example(m);
+	fclose(m);
+	CHECK_MSG(strcmp(buf, text) == 0,
+		  "etc/sensorpipe.env.example differs from config_keys.h: "
+		  "run make docs");
+	free(buf);
 	free(text);
 }
 
