@@ -16,7 +16,8 @@
  *
  * Simulate mode (the demo): 20 sensors s-01..s-20, s-01..s-10 on site a and
  * s-11..s-20 on site b, each publishing {"temperature","humidity"} to
- * sensors/{site}/{sensor}/env every interval (default 1000 ms):
+ * sensors/{site}/{sensor}/env every interval (default 1000 ms), with the
+ * source time in "ts" (epoch milliseconds):
  *   - temperature drifts around 21 C, humidity around 45 %
  *   - s-07 (site a) overheats: from step 10 it climbs 3 C per step to 95 C
  *   - s-13 (site b) goes silent after step 20
@@ -340,7 +341,8 @@ loadgen_simulate(struct loadgen *lg)
 				strbuf_addstr(&payload, "{\"temperature\": 21.5,");
 			else
 				strbuf_addf(&payload,
-					    "{\"temperature\":%.2f,\"humidity\":%.1f}",
+					    "{\"ts\":%lld,\"temperature\":%.2f,\"humidity\":%.1f}",
+					    (long long)(time_now_ns() / 1000000),
 					    temp[s], hum[s]);
 			if (loadgen_send(lg, topic.buf, payload.buf, payload.len))
 				goto out;
