@@ -19,8 +19,10 @@
 #define LP_C_QUOTE 0x04		/* '"' */
 #define LP_C_NL 0x08		/* '\r' and '\n' */
 #define LP_C_BS 0x10		/* '\\' */
+#define LP_C_END 0x20		/* '\0': the end of a name */
 
 static const unsigned char lp_class[256] = {
+	['\0'] = LP_C_END,
 	['\n'] = LP_C_NL, ['\r'] = LP_C_NL,
 	[','] = LP_C_SEP, [' '] = LP_C_SEP,
 	['='] = LP_C_EQ, ['"'] = LP_C_QUOTE, ['\\'] = LP_C_BS,
@@ -118,48 +120,84 @@ lineproto_precision_parse(const char *name, enum lineproto_precision *p)
 	return -1;
 }
 
+/*
+ * A cursor into the strbuf: pieces are written at o, and the buffer grows
+ * only when fewer than the bytes a piece may need are left before end.
+ * sb->len is brought up to date by lp_sync.
+ */
+struct lp_w {
+	struct strbuf *sb;
+	char *o, *end;
+};
+
+static void
+lp_sync(struct lp_w *w)
+{
+	if (w->sb->buf)
+		w->sb->len = (size_t)(w->o - w->sb->buf);
+}
+
+static int
+lp_grow(struct lp_w *w, size_t n)
+{
+	lp_sync(w);
+	if (strbuf_grow(w->sb, n < 256 ? 256 : n))
+		return -1;
+	w->o = w->sb->buf + w->sb->len;
+	w->end = w->sb->buf + w->sb->cap - 1;
+	return 0;
+}
+
+static inline int
+lp_reserve(struct lp_w *w, size_t n)
+{
+	if ((size_t)(w->end - w->o) >= n)
+		return 0;
+	return lp_grow(w, n);
+}
+
 /* Appends a name (measurement, key or tag value) escaped for pos. */
 static enum lineproto_err
-lp_name(struct strbuf *sb, const char *s, const struct lp_pos *pos)
+lp_name(struct lp_w *w, const char *s, const struct lp_pos *pos)
 {
-	size_t len = strlen(s);
-	char *o;
+	for (;;) {
+		const char *p = s;
+		unsigned cl;
+		size_t run;
 
-	if (strbuf_grow(sb, 2 * len))
-		return LINEPROTO_ERR_NOMEM;
-	o = sb->buf + sb->len;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		unsigned cl = lp_class[c];
-
-		if (cl == 0) {
-			*o++ = (char)c;
-			continue;
-		}
+		/* copy the run of plain bytes up to the next one to look at */
+		while (!(cl = lp_class[(unsigned char)*p]))
+			p++;
+		run = (size_t)(p - s);
+		if (lp_reserve(w, run + 2))
+			return LINEPROTO_ERR_NOMEM;
+		memcpy(w->o, s, run);
+		w->o += run;
+		if (cl & LP_C_END)
+			return LINEPROTO_OK;
 		if (cl & LP_C_NL)
 			return LINEPROTO_ERR_NEWLINE;
 		if (cl & LP_C_BS) {
-			if (i + 1 == len ||
-			    (lp_class[(unsigned char)s[i + 1]] & pos->after_bs))
+			if (p[1] == '\0' ||
+			    (lp_class[(unsigned char)p[1]] & pos->after_bs))
 				return LINEPROTO_ERR_BACKSLASH;
 		} else if (cl & pos->esc) {
-			*o++ = '\\';
+			*w->o++ = '\\';
 		}
-		*o++ = (char)c;
+		*w->o++ = *p;
+		s = p + 1;
 	}
-	sb->len = (size_t)(o - sb->buf);
-	return LINEPROTO_OK;
 }
 
 /* Appends a string field value with its quotes. */
 static enum lineproto_err
-lp_string(struct strbuf *sb, const char *s, size_t len)
+lp_string(struct lp_w *w, const char *s, size_t len)
 {
 	char *o;
 
-	if (strbuf_grow(sb, 2 * len + 2))
+	if (len > SIZE_MAX / 2 - 2 || lp_reserve(w, 2 * len + 2))
 		return LINEPROTO_ERR_NOMEM;
-	o = sb->buf + sb->len;
+	o = w->o;
 	*o++ = '"';
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
@@ -184,44 +222,53 @@ lp_string(struct strbuf *sb, const char *s, size_t len)
 		}
 	}
 	*o++ = '"';
-	sb->len = (size_t)(o - sb->buf);
+	w->o = o;
 	return LINEPROTO_OK;
 }
 
 static enum lineproto_err
-lp_float(struct strbuf *sb, double v)
+lp_float(struct lp_w *w, double v)
 {
 	if (!isfinite(v))
 		return LINEPROTO_ERR_NONFINITE;
-	if (strbuf_grow(sb, DOUBLE_STR_MAX))
+	if (lp_reserve(w, DOUBLE_STR_MAX))
 		return LINEPROTO_ERR_NOMEM;
-	sb->len += double_format(v, sb->buf + sb->len);
+	w->o += double_format(v, w->o);
 	return LINEPROTO_OK;
 }
 
 static enum lineproto_err
-lp_int(struct strbuf *sb, int64_t v, bool suffix)
+lp_int(struct lp_w *w, int64_t v, bool suffix)
 {
-	if (strbuf_grow(sb, 24))
+	if (lp_reserve(w, 24))
 		return LINEPROTO_ERR_NOMEM;
-	sb->len += lineproto_i64(v, sb->buf + sb->len);
+	w->o += lineproto_i64(v, w->o);
 	if (suffix)
-		sb->buf[sb->len++] = 'i';
+		*w->o++ = 'i';
 	return LINEPROTO_OK;
 }
 
 static enum lineproto_err
-lp_raw(struct strbuf *sb, const char *s, size_t len)
+lp_raw(struct lp_w *w, const char *s, size_t len)
 {
-	if (strbuf_grow(sb, len))
+	if (lp_reserve(w, len))
 		return LINEPROTO_ERR_NOMEM;
-	memcpy(sb->buf + sb->len, s, len);
-	sb->len += len;
+	memcpy(w->o, s, len);
+	w->o += len;
+	return LINEPROTO_OK;
+}
+
+static inline enum lineproto_err
+lp_ch(struct lp_w *w, char c)
+{
+	if (w->end == w->o && lp_grow(w, 1))
+		return LINEPROTO_ERR_NOMEM;
+	*w->o++ = c;
 	return LINEPROTO_OK;
 }
 
 static enum lineproto_err
-lp_measurement_tags(struct strbuf *sb, const char *measurement,
+lp_measurement_tags(struct lp_w *w, const char *measurement,
 		    const struct tag *tags, size_t ntags, const char **where)
 {
 	enum lineproto_err rc;
@@ -231,63 +278,74 @@ lp_measurement_tags(struct strbuf *sb, const char *measurement,
 		return LINEPROTO_ERR_EMPTY;
 	if (measurement[0] == '#')
 		return LINEPROTO_ERR_COMMENT;
-	rc = lp_name(sb, measurement, &lp_measurement);
+	rc = lp_name(w, measurement, &lp_measurement);
 	for (size_t i = 0; i < ntags && !rc; i++) {
 		if (tags[i].value[0] == '\0')
 			continue;
 		*where = tags[i].key;
 		if (tags[i].key[0] == '\0')
 			return LINEPROTO_ERR_EMPTY;
-		rc = lp_raw(sb, ",", 1);
+		rc = lp_ch(w, ',');
 		if (!rc)
-			rc = lp_name(sb, tags[i].key, &lp_tag);
+			rc = lp_name(w, tags[i].key, &lp_tag);
 		if (!rc)
-			rc = lp_raw(sb, "=", 1);
+			rc = lp_ch(w, '=');
 		if (!rc)
-			rc = lp_name(sb, tags[i].value, &lp_tag);
+			rc = lp_name(w, tags[i].value, &lp_tag);
 	}
 	return rc;
 }
 
 static enum lineproto_err
-lp_field(struct strbuf *sb, const struct field *f, bool first)
+lp_field(struct lp_w *w, const struct field *f, bool first)
 {
 	enum lineproto_err rc;
 
 	if (f->key[0] == '\0')
 		return LINEPROTO_ERR_EMPTY;
-	rc = first ? LINEPROTO_OK : lp_raw(sb, ",", 1);
+	rc = first ? LINEPROTO_OK : lp_ch(w, ',');
 	if (!rc)
-		rc = lp_name(sb, f->key, &lp_field_key);
+		rc = lp_name(w, f->key, &lp_field_key);
 	if (!rc)
-		rc = lp_raw(sb, "=", 1);
+		rc = lp_ch(w, '=');
 	if (rc)
 		return rc;
 	switch (f->type) {
 	case FIELD_FLOAT:
-		return lp_float(sb, f->v.f);
+		return lp_float(w, f->v.f);
 	case FIELD_INT:
-		return lp_int(sb, f->v.i, true);
+		return lp_int(w, f->v.i, true);
 	case FIELD_BOOL:
-		return f->v.b ? lp_raw(sb, "true", 4) : lp_raw(sb, "false", 5);
+		return f->v.b ? lp_raw(w, "true", 4) : lp_raw(w, "false", 5);
 	case FIELD_STRING:
-		return lp_string(sb, f->v.str.s, f->v.str.len);
+		return lp_string(w, f->v.str.s, f->v.str.len);
 	}
 	return LINEPROTO_ERR_EMPTY;
 }
 
 static enum lineproto_err
-lp_time(struct strbuf *sb, int64_t time_ns, enum lineproto_precision prec)
+lp_time(struct lp_w *w, int64_t time_ns, enum lineproto_precision prec)
 {
-	enum lineproto_err rc = lp_raw(sb, " ", 1);
+	enum lineproto_err rc = lp_ch(w, ' ');
 
-	return rc ? rc : lp_int(sb, lineproto_time(time_ns, prec), false);
+	return rc ? rc : lp_int(w, lineproto_time(time_ns, prec), false);
+}
+
+static void
+lp_start(struct lp_w *w, struct strbuf *sb)
+{
+	w->sb = sb;
+	w->o = sb->buf ? sb->buf + sb->len : NULL;
+	w->end = sb->buf ? sb->buf + sb->cap - 1 : NULL;
 }
 
 /* Ends a point: NUL-terminates on success, restores the buffer on failure. */
 static enum lineproto_err
-lp_finish(struct strbuf *sb, size_t start, enum lineproto_err rc)
+lp_finish(struct lp_w *w, size_t start, enum lineproto_err rc)
 {
+	struct strbuf *sb = w->sb;
+
+	lp_sync(w);
 	if (rc)
 		sb->len = start;
 	if (sb->buf)
@@ -295,34 +353,42 @@ lp_finish(struct strbuf *sb, size_t start, enum lineproto_err rc)
 	return rc;
 }
 
+static size_t
+lp_len(const struct lp_w *w)
+{
+	return w->sb->buf ? (size_t)(w->o - w->sb->buf) : 0;
+}
+
 enum lineproto_err
 lineproto_reading(struct strbuf *sb, const struct reading *r,
 		  enum lineproto_precision prec, size_t *series_len,
 		  const char **where)
 {
+	struct lp_w w;
 	size_t start = sb->len;
 	const char *dummy;
 	enum lineproto_err rc;
 
 	if (!where)
 		where = &dummy;
-	rc = lp_measurement_tags(sb, r->measurement, r->tags, r->ntags, where);
-	*series_len = sb->len - start;
+	lp_start(&w, sb);
+	rc = lp_measurement_tags(&w, r->measurement, r->tags, r->ntags, where);
+	*series_len = lp_len(&w) - start;
 	if (!rc && r->nfields == 0) {
 		*where = "fields";
 		rc = LINEPROTO_ERR_NO_FIELDS;
 	}
 	if (!rc)
-		rc = lp_raw(sb, " ", 1);
+		rc = lp_ch(&w, ' ');
 	for (size_t i = 0; i < r->nfields && !rc; i++) {
 		*where = r->fields[i].key;
-		rc = lp_field(sb, &r->fields[i], i == 0);
+		rc = lp_field(&w, &r->fields[i], i == 0);
 	}
 	if (!rc && r->has_time)
-		rc = lp_time(sb, r->time_ns, prec);
+		rc = lp_time(&w, r->time_ns, prec);
 	if (!rc)
 		*where = NULL;
-	return lp_finish(sb, start, rc);
+	return lp_finish(&w, start, rc);
 }
 
 /* The alert's tags plus rule, severity and status, sorted by key. */
@@ -362,6 +428,9 @@ lineproto_alert(struct strbuf *sb, const struct alert *a,
 		const char **where)
 {
 	struct tag tags[RECORD_MAX_TAGS + 3];
+	const char *keys[] = { "message", "summary", "summary_source" };
+	const char *vals[] = { a->message, a->summary, a->summary_source };
+	struct lp_w w;
 	struct field f;
 	size_t start = sb->len, ntags;
 	const char *dummy;
@@ -369,48 +438,43 @@ lineproto_alert(struct strbuf *sb, const struct alert *a,
 
 	if (!where)
 		where = &dummy;
+	lp_start(&w, sb);
 	ntags = lp_alert_tags(a, tags);
-	rc = lp_measurement_tags(sb, "alerts", tags, ntags, where);
-	*series_len = sb->len - start;
+	rc = lp_measurement_tags(&w, "alerts", tags, ntags, where);
+	*series_len = lp_len(&w) - start;
 	if (!rc)
-		rc = lp_raw(sb, " ", 1);
+		rc = lp_ch(&w, ' ');
 	f.key = "id";
 	f.type = FIELD_STRING;
 	f.v.str.s = a->id;
 	f.v.str.len = strlen(a->id);
 	*where = "id";
 	if (!rc)
-		rc = lp_field(sb, &f, true);
+		rc = lp_field(&w, &f, true);
 	if (!rc && a->has_value) {
 		*where = f.key = "value";
 		f.type = FIELD_FLOAT;
 		f.v.f = a->value;
-		rc = lp_field(sb, &f, false);
+		rc = lp_field(&w, &f, false);
 	}
 	if (!rc && a->has_threshold) {
 		*where = f.key = "threshold";
 		f.type = FIELD_FLOAT;
 		f.v.f = a->threshold;
-		rc = lp_field(sb, &f, false);
+		rc = lp_field(&w, &f, false);
 	}
-	{
-		const char *keys[] = { "message", "summary", "summary_source" };
-		const char *vals[] = { a->message, a->summary,
-				       a->summary_source };
-
-		for (size_t i = 0; i < ARRAY_SIZE(keys) && !rc; i++) {
-			*where = f.key = keys[i];
-			f.type = FIELD_STRING;
-			f.v.str.s = vals[i] ? vals[i] : "";
-			f.v.str.len = strlen(f.v.str.s);
-			rc = lp_field(sb, &f, false);
-		}
+	for (size_t i = 0; i < ARRAY_SIZE(keys) && !rc; i++) {
+		*where = f.key = keys[i];
+		f.type = FIELD_STRING;
+		f.v.str.s = vals[i] ? vals[i] : "";
+		f.v.str.len = strlen(f.v.str.s);
+		rc = lp_field(&w, &f, false);
 	}
 	if (!rc)
-		rc = lp_time(sb, a->time_ns, prec);
+		rc = lp_time(&w, a->time_ns, prec);
 	if (!rc)
 		*where = NULL;
-	return lp_finish(sb, start, rc);
+	return lp_finish(&w, start, rc);
 }
 
 const char *

@@ -69,6 +69,7 @@ struct app {
 	bool eof;
 	/* commits */
 	uint64_t seen_progress;
+	int64_t last_commit_ms;
 	/* stats of the last interval */
 	uint64_t last_in, last_written;
 	int64_t last_ms;
@@ -315,13 +316,20 @@ app_handle(struct app *a, const char *line, size_t len, struct stage_pos before,
 	return EX_OK;
 }
 
+/*
+ * Commits the input up to the oldest point not yet written. A journal
+ * commit is an fsync, so it happens at most twice a second (and at the
+ * end, forced): a crash replays a little more, never less.
+ */
 static void
-app_commit(struct app *a, bool force)
+app_commit(struct app *a, int64_t now_ms, bool force)
 {
 	struct stage_pos pos;
 	uint64_t p;
 	enum stageio_err rc;
 
+	if (!force && now_ms - a->last_commit_ms < 500)
+		return;
 	if (a->dry_run) {
 		pos = stage_in_tell(a->in);
 	} else {
@@ -331,6 +339,7 @@ app_commit(struct app *a, bool force)
 		a->seen_progress = p;
 		pos = sink_low_water(a->sink, stage_in_tell(a->in));
 	}
+	a->last_commit_ms = now_ms;
 	rc = stage_in_commit(a->in, pos);
 	if (rc)
 		log_warn("cannot commit the input position: %s",
@@ -403,24 +412,32 @@ app_run(struct app *a)
 	const char *line;
 	size_t len;
 	int ex = EX_OK;
+	int64_t now = 0;
+	unsigned lines = 0;
+	bool busy = false;
 
 	stage_ticker_init(&ticker, config_num(a->cfg, CK_STATS_INTERVAL));
 	a->last_ms = time_mono_ms();
 	while (!stage_stop && ex == EX_OK) {
-		int64_t now = time_mono_ms();
-		int64_t flush_wait = a->dry_run ? -1 : sink_tick(a->sink, now);
-		int wait = stage_ticker_wait(&ticker, now, 1000);
+		int64_t flush_wait;
+		int wait;
 		struct stage_pos before;
 
+		/* the clock is read once per burst (and every 256 lines) */
+		if (!busy || (++lines & 255) == 0)
+			now = time_mono_ms();
+		flush_wait = a->dry_run ? -1 : sink_tick(a->sink, now);
+		wait = stage_ticker_wait(&ticker, now, 1000);
 		if (stage_ticker_due(&ticker, now))
 			app_stats(a, false);
 		if (!a->dry_run) {
-			app_commit(a, false);
+			app_commit(a, now, false);
 			if (sink_backlog(a->sink) >= max_buffered) {
 				/* backpressure: let the writers catch up */
 				sink_seal_all(a->sink);
 				sink_wait(a->sink, app_min_wait(flush_wait,
 								wait < 200 ? wait : 200));
+				busy = false;
 				continue;
 			}
 		}
@@ -450,12 +467,13 @@ app_run(struct app *a)
 			ex = EX_IOERR;
 			goto out;
 		}
-		if (a->dry_run && ex == EX_OK && !stage_in_ready(a->in)) {
+		busy = rc == STAGEIO_OK && stage_in_ready(a->in);
+		if (a->dry_run && ex == EX_OK && !busy) {
 			rc = stage_out_flush(a->out);
 			if (rc)
 				ex = app_out_error(a, rc);
 			else
-				app_commit(a, true);
+				app_commit(a, now, false);
 		}
 	}
 out:
@@ -485,10 +503,10 @@ app_drain(struct app *a, int ex)
 		if (left <= 0)
 			break;
 		sink_wait(a->sink, left < 200 ? (int)left : 200);
-		app_commit(a, false);
+		app_commit(a, time_mono_ms(), false);
 	}
 	sink_stop(a->sink);
-	app_commit(a, true);
+	app_commit(a, time_mono_ms(), true);
 	app_stats(a, true);
 	sink_get_stats(a->sink, &st);
 	if (st.backlog > 0) {
@@ -515,7 +533,7 @@ app_close(struct app *a, int ex)
 		}
 		app_stats(a, true);
 		if (ex == EX_OK)
-			app_commit(a, true);
+			app_commit(a, time_mono_ms(), true);
 	}
 	if (a->sink) {
 		sink_free(a->sink);
