@@ -32,7 +32,8 @@
 #include "util.h"
 #include "banned.h"
 
-#define SSE_RING 10000
+/* Events kept for Last-Event-ID resumption (about 0.7 KiB each). */
+#define SSE_RING 2048
 
 static const struct stage_info info = {
 	.prog = "alert-api",

@@ -89,8 +89,9 @@ struct store_entry {
 	int64_t started_ns, time_ns;
 	struct store_key *rule, *sensor, *measurement, *field, *source;
 	struct store_tags *tags;
-	char *text;		/* message NUL summary NUL */
-	size_t msg_len;
+	/* message NUL summary NUL, or message NUL NUL when the summary is
+	 * the same text (the fallback summary usually is) */
+	char *text;
 	struct store_ack *ack;
 };
 
@@ -500,6 +501,7 @@ entry_fill(struct store *s, struct store_entry *e, const struct alert *a)
 	const char *summary = a->summary ? a->summary : "";
 	const char *message = a->message ? a->message : "";
 	size_t ml = strlen(message), sl = strlen(summary);
+	bool same = strcmp(message, summary) == 0;
 
 	uuid_parse(a->event_id, e->event_id);
 	e->event = (uint8_t)a->event;
@@ -515,12 +517,13 @@ entry_fill(struct store *s, struct store_entry *e, const struct alert *a)
 	e->source = table_ref(&s->strs,
 			      a->summary_source ? a->summary_source : "fallback");
 	e->tags = tags_ref(s, a->tags, a->ntags);
+	if (same)
+		sl = 0;
 	e->text = malloc(ml + sl + 2);
-	e->msg_len = ml;
 	if (!e->measurement || !e->field || !e->source || !e->tags || !e->text)
 		return -1;
 	memcpy(e->text, message, ml + 1);
-	memcpy(e->text + ml + 1, summary, sl + 1);
+	memcpy(e->text + ml + 1, same ? "" : summary, sl + 1);
 	return 0;
 }
 
@@ -916,7 +919,9 @@ render(const struct store_entry *e, struct strbuf *out)
 	a.started_at_ns = e->started_ns;
 	a.time_ns = e->time_ns;
 	a.message = e->text;
-	a.summary = e->text + e->msg_len + 1;
+	a.summary = e->text + strlen(e->text) + 1;
+	if (!*a.summary)
+		a.summary = a.message;	/* stored once (see struct store_entry) */
 	a.summary_source = e->source->s;
 	if (record_write_alert(&a, out) != 0 || out->len == 0 ||
 	    out->buf[out->len - 1] != '}')
