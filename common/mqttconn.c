@@ -981,6 +981,9 @@ mqttconn_publish(struct mqttconn *c, const char *topic, const void *payload,
 		return MQTTCONN_ERR_NOT_CONNECTED;
 	case MQTTASYNC_MAX_BUFFERED_MESSAGES:
 	case MQTTASYNC_MAX_MESSAGES_INFLIGHT:
+	/* QoS 1/2: all 65535 message ids are taken by queued or in-flight
+	 * publishes; one frees up with the next acknowledgement. */
+	case MQTTASYNC_NO_MORE_MSGIDS:
 		return MQTTCONN_ERR_FULL;
 	}
 	snprintf(c->errmsg, sizeof(c->errmsg), "MQTTAsync_send '%s': %s", topic,

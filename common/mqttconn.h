@@ -71,7 +71,8 @@ enum mqttconn_err {
 	MQTTCONN_ERR_SUBSCRIBE,	/* the broker refused a subscription */
 	MQTTCONN_ERR_HANDLER,	/* the message callback failed: caller exits */
 	MQTTCONN_ERR_NOT_CONNECTED, /* publish while down and no offline buffer */
-	MQTTCONN_ERR_FULL,	/* publish: the offline buffer is full */
+	MQTTCONN_ERR_FULL,	/* publish: the offline buffer is full, or all
+				 * 65535 QoS 1/2 message ids are in use */
 	MQTTCONN_ERR_PAHO,	/* any other paho failure: see mqttconn_errmsg */
 	MQTTCONN_ERR_SYS,	/* pipe/poll failed: errno */
 	MQTTCONN_ERR_NOMEM,
