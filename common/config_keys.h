@@ -86,6 +86,10 @@ KEY(MQTT_PUBLISH_RETAIN, CT_BOOL, "false", ST_PUBLISH, 0, 0, 0, NULL,
     "publish retained messages")
 KEY(MQTT_PUBLISH_QUEUE_MAX, CT_INT, "100000", ST_PUBLISH, 0, 1, 10000000, NULL,
     "messages queued while the broker is away before reading stops")
+KEY(MQTT_PUBLISH_INFLIGHT, CT_INT, "1000", ST_PUBLISH, 0, 1, 65535, NULL,
+    "publishes awaiting the broker's acknowledgement while connected")
+KEY(MQTT_PUBLISH_DRAIN_TIMEOUT, CT_DURATION, "5s", ST_PUBLISH, 0, 0, H_, NULL,
+    "on SIGTERM, how long to keep sending queued messages before exiting")
 
 /* InfluxDB: influx-sink writes, alert-api queries */
 KEY(INFLUX_URL, CT_URL, "http://127.0.0.1:8086", ST_INFLUX, 0, 0, 0, "http|https",
