@@ -274,9 +274,14 @@ run(struct app *app)
 		rc = stage_in_read(app->in, &line, &len, 500);
 		switch (rc) {
 		case STAGEIO_OK:
+			/*
+			 * No stage_in_commit: the alert state lives in memory
+			 * only, so a restart must read the input again from
+			 * its start. On a journal the cursor of this consumer
+			 * stays at the oldest segment; retention is then bounded
+			 * by JOURNAL_MAX_SIZE (docs/alert-api.md).
+			 */
 			apply_line(app, &scr, &sb, &lim, line, len);
-			if (!stage_in_ready(app->in))
-				stage_in_commit(app->in, stage_in_tell(app->in));
 			break;
 		case STAGEIO_TIMEOUT:
 			break;
@@ -289,7 +294,6 @@ run(struct app *app)
 		case STAGEIO_EOF:
 			eof = true;
 			atomic_store(&app->api.input, input_end_state(app->cfg));
-			stage_in_commit(app->in, stage_in_tell(app->in));
 			log_info("input ended; serving what was read\tevents=%llu",
 				 (unsigned long long)app->events);
 			break;
