@@ -151,11 +151,19 @@ influx_one_line(const char *s, size_t len, char *out, size_t size)
 		out[n++] = c < 0x20 ? ' ' : (char)c;
 	}
 	/* do not leave half a UTF-8 sequence at the cut */
-	if (n + 1 >= size && n < len) {
-		while (n > 0 && ((unsigned char)out[n - 1] & 0xC0) == 0x80)
-			n--;
-		if (n > 0 && ((unsigned char)out[n - 1] & 0xC0) == 0xC0)
-			n--;
+	if (n < len) {
+		size_t k = n;
+
+		while (k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0x80)
+			k--;
+		if (k > 0) {
+			unsigned char lead = (unsigned char)out[k - 1];
+			size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 :
+				      lead >= 0xC0 ? 2 : 1;
+
+			if (n - (k - 1) < need)
+				n = k - 1;
+		}
 	}
 	if (size > 0)
 		out[n] = '\0';
