@@ -344,7 +344,11 @@ mqttconn_on_sub5(void *ctx, MQTTAsync_successData5 *r)
 	struct mqttconn *c = ctx;
 	bool ok = true;
 
-	if (r && r->alt.sub.reasonCodeCount > 0 && r->alt.sub.reasonCodes) {
+	/* With one topic paho reports its code in reasonCode and leaves
+	 * alt.sub uninitialised (reading it crashed): only look at alt.sub
+	 * for several topics. */
+	if (r && c->ntopics > 1 && r->alt.sub.reasonCodeCount > 0 &&
+	    r->alt.sub.reasonCodes) {
 		for (int i = 0; i < r->alt.sub.reasonCodeCount; i++)
 			if ((int)r->alt.sub.reasonCodes[i] >= 0x80)
 				ok = false;
