@@ -178,8 +178,8 @@ start_http(struct app *app)
 	return 0;
 }
 
-/* Applies one input line; bad lines are counted and dead-lettered. */
-static void
+/* Applies one input line; bad lines are counted and dead-lettered (false). */
+static bool
 apply_line(struct app *app, struct record_scratch *scr, struct strbuf *sb,
 	   struct log_limit *lim, const char *line, size_t len)
 {
@@ -201,19 +201,20 @@ apply_line(struct app *app, struct record_scratch *scr, struct strbuf *sb,
 				 (unsigned long long)stage_in_lineno(app->in),
 				 scr->detail);
 		deadletter_write(app->dl, &e);
-		return;
+		return false;
 	}
 	sr = store_apply(app->store, &a);
 	if (sr) {
 		app->rejected++;
 		log_warn_limited(lim, "alert not stored\tid=%s reason=\"%s\"",
 				 a.id, store_strerror(sr));
-		return;
+		return true;	/* a good line; memory ran out */
 	}
 	app->events++;
 	strbuf_reset(sb);
 	if (store_get(app->store, a.id, sb) == STORE_OK)
 		sse_publish(app->hub, alert_kind_name(a.event), sb->buf, sb->len);
+	return true;
 }
 
 static void
@@ -281,7 +282,13 @@ run(struct app *app)
 			 * stays at the oldest segment; retention is then bounded
 			 * by JOURNAL_MAX_SIZE (docs/alert-api.md).
 			 */
-			apply_line(app, &scr, &sb, &lim, line, len);
+			if (!apply_line(app, &scr, &sb, &lim, line, len) &&
+			    app->cfg->strict) {
+				log_error("bad input line with --strict\tline=%llu",
+					  (unsigned long long)stage_in_lineno(app->in));
+				ex = EX_DATAERR;
+				goto out;
+			}
 			break;
 		case STAGEIO_TIMEOUT:
 			break;
@@ -290,6 +297,10 @@ run(struct app *app)
 			log_warn_limited(&lim, "bad input line\tline=%llu reason=\"%s\"",
 					 (unsigned long long)stage_in_lineno(app->in),
 					 stage_in_bad_reason(app->in));
+			if (app->cfg->strict) {
+				ex = EX_DATAERR;
+				goto out;
+			}
 			break;
 		case STAGEIO_EOF:
 			eof = true;

@@ -194,4 +194,12 @@ grep -q '^alertapi_request_duration_seconds_count [0-9]' "$TMP/body" ||
 	fail "metrics: latency histogram"
 grep -q '^alertapi_sse_clients 0$' "$TMP/body" || fail "metrics: sse clients"
 api_stop
+
+note "--strict: the bad line of the events file stops it with 65"
+st=0
+"$SP_BIN/alert-api" --strict --api-listen "127.0.0.1:$(free_port)" \
+	<"$API_EVENTS" >"$TMP/strict.out" 2>"$TMP/strict.err" || st=$?
+assert_eq 65 "$st" "--strict exit status"
+grep -q "missing key 'id'" "$TMP/strict.err" || fail "--strict: no reason logged"
+assert_eq 0 "$(wc -c <"$TMP/strict.out")" "nothing on stdout"
 note "ok"
