@@ -86,7 +86,12 @@ struct publish {
 	bool held;
 	struct stage_pos held_pos;
 	int fatal_ex;
-	_Atomic bool waiting;		/* main thread waits for acks */
+	/* The main thread, waiting for room in the window, is woken once
+	 * `delivered` reaches `wake_at` (not on every ack: a wake-up costs a
+	 * pipe write and a ppoll, as much as a publish). */
+	_Atomic bool waiting;
+	_Atomic uint64_t delivered;
+	_Atomic uint64_t wake_at;
 	/* counters, main thread */
 	uint64_t lines;
 	uint64_t published;
@@ -122,8 +127,13 @@ publish_on_delivered(void *ctx, int token, bool ok)
 {
 	struct publish *p = ctx;
 
+	uint64_t n;
+
 	pubtrack_done(p->track, token, ok);
-	if (atomic_load_explicit(&p->waiting, memory_order_relaxed))
+	n = atomic_fetch_add_explicit(&p->delivered, 1,
+				      memory_order_relaxed) + 1;
+	if (atomic_load_explicit(&p->waiting, memory_order_relaxed) &&
+	    n >= atomic_load_explicit(&p->wake_at, memory_order_relaxed))
 		mqttconn_wake(p->conn);
 }
 
@@ -300,12 +310,16 @@ publish_conn_exit(struct publish *p, enum mqttconn_err rc)
 	return EX_SOFTWARE;
 }
 
-/* Runs the connection policy for up to ms, woken early by an ack. */
+/* Runs the connection policy for up to ms, woken early after `acks`
+ * completions (0: by none). */
 static int
-publish_wait(struct publish *p, int ms)
+publish_wait(struct publish *p, int ms, size_t acks)
 {
 	enum mqttconn_err rc;
 
+	atomic_store_explicit(&p->wake_at, acks == 0 ? UINT64_MAX :
+			      atomic_load(&p->delivered) + acks,
+			      memory_order_relaxed);
 	atomic_store_explicit(&p->waiting, true, memory_order_relaxed);
 	rc = mqttconn_poll(p->conn, ms);
 	atomic_store_explicit(&p->waiting, false, memory_order_relaxed);
@@ -373,7 +387,7 @@ publish_drain(struct publish *p, int64_t wait_ms, struct stage_ticker *tk)
 		}
 		if (end >= 0 && time_mono_ms() >= end)
 			break;
-		ex = publish_wait(p, 50);
+		ex = publish_wait(p, 50, 1);
 		if (ex >= 0)
 			return ex;
 		if (stage_ticker_due(tk, time_mono_ms()))
@@ -400,7 +414,7 @@ publish_loop(struct publish *p, struct stage_ticker *tk, bool *eof)
 	while (ex < 0 && !stage_stop) {
 		now = time_mono_ms();
 		if (now >= next_poll) {
-			ex = publish_wait(p, 0);
+			ex = publish_wait(p, 0, 0);
 			if (ex >= 0)
 				break;
 			if (stage_ticker_due(tk, now))
@@ -410,11 +424,13 @@ publish_loop(struct publish *p, struct stage_ticker *tk, bool *eof)
 		if (p->held) {
 			ex = publish_send(p);
 			if (ex == 0)
-				ex = publish_wait(p, PUBLISH_POLL_MS);
+				ex = publish_wait(p, PUBLISH_POLL_MS, 1);
 			continue;
 		}
 		if (pubtrack_count(p->track) >= publish_window(p)) {
-			ex = publish_wait(p, PUBLISH_POLL_MS);
+			/* resume when a quarter of the window is free */
+			ex = publish_wait(p, PUBLISH_POLL_MS,
+					  publish_window(p) / 4 + 1);
 			continue;
 		}
 		rc = stage_in_read(p->in, &line, &len, PUBLISH_POLL_MS);
