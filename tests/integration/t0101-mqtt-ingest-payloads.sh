@@ -110,3 +110,22 @@ stop_pid "$ing" 5
 assert_eq 0 "$LAST_STATUS" "exit status after SIGTERM"
 grep -q 'final stats.*received=26 emitted=13 rejected=15' "$TMP/err.log" ||
 	fail "final stats: $(grep 'final stats' "$TMP/err.log")"
+
+# --strict: the first bad payload is dead-lettered, not acknowledged, and
+# exits 65; the next start gets it again
+spawn "$SP_BIN/mqtt-ingest" --strict --mqtt-client-id sp-t0101-strict \
+	>"$TMP/strict.out" 2>"$TMP/strict.err"
+strict=$LAST_PID
+wait_for 10 grep -q 'subscribed' "$TMP/strict.err"
+pub $T -m '{"v":"strict"}'
+pub $T -m '{"v":null,"strict":1}'
+wait_for 10 sh -c "! kill -0 $strict 2>/dev/null || grep -q Z /proc/$strict/stat"
+stop_pid "$strict" 1
+assert_eq 65 "$LAST_STATUS" "exit status with --strict and a bad payload"
+assert_eq 1 "$(wc -l <"$TMP/strict.out" | tr -d ' ')" "readings before the bad one"
+spawn "$SP_BIN/mqtt-ingest" --mqtt-client-id sp-t0101-strict \
+	>"$TMP/strict2.out" 2>"$TMP/strict2.err"
+strict_twice() {
+	[ "$(grep -c 'strict' "$TMP/dead.ndjson")" -eq 2 ]
+}
+wait_for 10 strict_twice
