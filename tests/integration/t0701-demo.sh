@@ -82,8 +82,31 @@ check_summary() {
 	[ "$got" -ge "$n" ] || fail "InfluxDB holds $got readings, fewer than the $n reported"
 }
 
+# Every InfluxQL query of the Grafana dashboard (panels, variables,
+# annotations), with Grafana's macros filled in as it would ("All" is .*),
+# runs without error against the demo's data, and every panel gets rows.
+check_grafana() {
+	jq -r '.. | objects | select(has("query")) | .query' \
+		"$SP_ROOT/etc/grafana/sensorpipe.json" >"$TMP/grafana.q"
+	[ "$(wc -l <"$TMP/grafana.q")" -ge 8 ] || fail "grafana: too few queries"
+	# shellcheck disable=SC2016 # Grafana macros, not shell variables
+	sed -e 's/\$timeFilter/time > now() - 15m/g' -e 's/\$__interval/10s/g' \
+		-e 's/\$site\$/.*$/g' -e 's/\$sensor\$/.*$/g' "$TMP/grafana.q" |
+		while IFS= read -r q; do
+			curl -fsS -G "http://127.0.0.1:$DEMO_INFLUX_PORT/query" \
+				--data-urlencode db=sensors --data-urlencode "q=$q" \
+				>"$TMP/grafana.r" || fail "grafana query refused: $q"
+			jq -e '.results[0].error == null and
+				(.results[0].series | length) > 0' "$TMP/grafana.r" \
+				>/dev/null ||
+				fail "grafana query: $q: $(cat "$TMP/grafana.r")"
+		done
+	note "grafana: $(wc -l <"$TMP/grafana.q") dashboard queries answered"
+}
+
 run_demo 1
 check_summary 1
+check_grafana
 first_pids=$(demo_pids | sort -u)
 
 # again: the first run is stopped and replaced, not duplicated
