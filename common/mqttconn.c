@@ -84,6 +84,7 @@ struct mqttconn {
 	_Atomic uint64_t attempts;
 	_Atomic uint64_t connected_ms;	/* closed connections only */
 	_Atomic int64_t up_since_pub;	/* 0 while down */
+	_Atomic int in_message;		/* the message callback is running */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -288,8 +289,10 @@ mqttconn_on_message(void *ctx, char *topic, int topic_len,
 	m.qos = msg->qos;
 	m.retained = msg->retained != 0;
 	m.dup = msg->dup != 0;
+	atomic_store(&c->in_message, 1);
 	if (c->cb.message)
 		rc = c->cb.message(c->cb.ctx, &m);
+	atomic_store(&c->in_message, 0);
 	if (rc != 0) {
 		/*
 		 * The message could not be made durable. Returning would
@@ -1061,11 +1064,12 @@ mqttconn_free(struct mqttconn *c)
 {
 	if (!c)
 		return;
-	/* A parked receive thread holds paho's state: leave it to exit. */
-	if (c->client_made && !c->handler_failed)
-		MQTTAsync_destroy(&c->client);
-	else if (c->client_made)
+	/* A parked or still blocked receive thread (a stalled output at
+	 * shutdown) holds paho's state: leave it to the process exit. */
+	if (c->client_made && (c->handler_failed || mqttconn_busy(c)))
 		return;
+	if (c->client_made)
+		MQTTAsync_destroy(&c->client);
 	for (size_t i = 0; i < ARRAY_SIZE(c->strs); i++)
 		free(c->strs[i]);
 	for (int i = 0; i < c->ntopics; i++)
@@ -1077,6 +1081,12 @@ mqttconn_free(struct mqttconn *c)
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->parked);
 	free(c);
+}
+
+bool
+mqttconn_busy(const struct mqttconn *c)
+{
+	return atomic_load(&c->in_message) != 0;
 }
 
 bool

@@ -175,7 +175,13 @@ int mqttconn_pending(struct mqttconn *c);
 
 /* Disconnects cleanly, giving in-flight work up to timeout_ms. */
 void mqttconn_stop(struct mqttconn *c, int timeout_ms);
+/* Frees everything, unless the message callback is still running (or
+ * failed): then the client is left for the process exit to end. */
 void mqttconn_free(struct mqttconn *c);
+
+/* True while the message callback runs (e.g. blocked on a stalled output
+ * after mqttconn_stop): the caller must not close what it writes to. */
+bool mqttconn_busy(const struct mqttconn *c);
 
 bool mqttconn_connected(const struct mqttconn *c);
 void mqttconn_get_stats(const struct mqttconn *c, struct mqttconn_stats *st);

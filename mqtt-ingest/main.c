@@ -332,6 +332,13 @@ ingest_close(struct ingest *ing, int ex)
 {
 	enum stageio_err orc;
 
+	if (ing->conn && mqttconn_busy(ing->conn)) {
+		/* A message callback is still blocked writing to a stalled
+		 * output: its message is not acknowledged, and closing the
+		 * output under it would race. Leave both to the exit. */
+		log_error("the output stayed blocked past the stop deadline; exiting without flushing (unacknowledged messages stay at the broker)");
+		return ex == EX_OK ? EX_IOERR : ex;
+	}
 	/* after a handler failure this leaves the parked paho thread alone */
 	mqttconn_free(ing->conn);
 	if (ing->out) {
