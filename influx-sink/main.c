@@ -446,6 +446,9 @@ app_run(struct app *a)
 				   app_min_wait(flush_wait, wait));
 		switch (rc) {
 		case STAGEIO_OK:
+			/* a read that may have waited: the point is new now */
+			if (!busy)
+				now = time_mono_ms();
 			ex = app_handle(a, line, len, before, now);
 			break;
 		case STAGEIO_TIMEOUT:
