@@ -43,6 +43,13 @@ api_init(struct api *a)
 	atomic_init(&a->input, API_INPUT_OPEN);
 }
 
+bool
+api_is_slow(const char *path)
+{
+	return strcmp(path, "/ready") == 0 || strcmp(path, "/sensors") == 0 ||
+	       strncmp(path, "/sensors/", 9) == 0;
+}
+
 void
 api_response_release(struct api_response *resp)
 {

@@ -96,6 +96,10 @@ struct api {
 
 void api_init(struct api *a);
 
+/* Whether answering may wait on InfluxDB (/ready, /sensors...): http.c
+ * answers those off its event threads. */
+bool api_is_slow(const char *path);
+
 /* Answers one request; resp->body is initialised here. */
 void api_handle(struct api *a, const struct api_request *req,
 		struct api_response *resp);

@@ -4,12 +4,14 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -20,17 +22,43 @@
 #include "util.h"
 #include "banned.h"
 
+/* One open /alerts/stream answer. */
+struct stream {
+	struct sse_client c;
+	struct http *h;
+	struct MHD_Connection *conn;
+	bool suspended;		/* under h->mu */
+	struct stream *prev, *next;
+};
+
 struct http {
 	struct MHD_Daemon *d;
 	struct api *api;
 	size_t max_body;
+	/* the streams, and which of them are suspended */
+	pthread_mutex_t mu;
+	struct stream *streams;
+	bool stopping;
+	pthread_t ticker;
+	bool ticker_started;
+	pthread_cond_t tick_cv;
+	unsigned workers;	/* under mu; tick_cv also signals their end */
 };
 
-/* Per request: the body read so far and when it began. */
+/* Requests that may wait on InfluxDB run in their own thread, at most: */
+#define HTTP_MAX_WORKERS 64
+
+/* Per request: the body read so far, when it began, and for a request
+ * answered by a worker thread, the request and its answer. */
 struct request_state {
 	int64_t start_us;
 	struct strbuf body;
 	bool too_big;
+	struct http *h;
+	struct MHD_Connection *conn;
+	bool async;		/* a worker owns req/resp until it resumes */
+	struct api_request req;
+	struct api_response resp;
 };
 
 static int64_t
@@ -59,54 +87,128 @@ collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
 	return MHD_YES;
 }
 
+/*
+ * The content reader of a stream. Pool threads must never block, and
+ * returning 0 alone would busy-loop (FACTS §13): when there is nothing to
+ * send, the connection is suspended under h->mu, after checking once more
+ * that nothing came in. wake_streams (after each event, and once a second
+ * for heartbeats) resumes it.
+ */
 static ssize_t
 stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
-	struct sse_client *c = cls;
+	struct stream *st = cls;
+	struct http *h = st->h;
 	long n;
 
 	(void)pos;
-	/*
-	 * Thread per connection: blocking here holds only this client's
-	 * thread. Never return 0 (FACTS §13): wait until there is something
-	 * (an event or a heartbeat), or the hub stops.
-	 */
 	for (;;) {
-		n = sse_client_read(c, buf, max, 1000);
+		n = sse_client_read(&st->c, buf, max, 0);
 		if (n > 0)
 			return (ssize_t)n;
 		if (n < 0)
 			return MHD_CONTENT_READER_END_OF_STREAM;
+		pthread_mutex_lock(&h->mu);
+		if (h->stopping) {
+			pthread_mutex_unlock(&h->mu);
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		}
+		if (!sse_client_ready(&st->c)) {
+			st->suspended = true;
+			MHD_suspend_connection(st->conn);
+			pthread_mutex_unlock(&h->mu);
+			return 0;
+		}
+		pthread_mutex_unlock(&h->mu);
 	}
 }
 
 static void
 stream_free(void *cls)
 {
-	struct sse_client *c = cls;
+	struct stream *st = cls;
+	struct http *h = st->h;
 
-	sse_client_release(c);
-	free(c);
+	pthread_mutex_lock(&h->mu);
+	if (st->prev)
+		st->prev->next = st->next;
+	else
+		h->streams = st->next;
+	if (st->next)
+		st->next->prev = st->prev;
+	pthread_mutex_unlock(&h->mu);
+	sse_client_release(&st->c);
+	free(st);
+}
+
+/* Resumes every suspended stream (sse_wake_fn). */
+static void
+wake_streams(void *cls)
+{
+	struct http *h = cls;
+
+	pthread_mutex_lock(&h->mu);
+	for (struct stream *st = h->streams; st; st = st->next) {
+		if (st->suspended) {
+			st->suspended = false;
+			MHD_resume_connection(st->conn);
+		}
+	}
+	pthread_mutex_unlock(&h->mu);
+}
+
+/* Once a second: lets suspended streams send their heartbeats. */
+static void *
+ticker_main(void *arg)
+{
+	struct http *h = arg;
+	struct timespec until;
+
+	pthread_mutex_lock(&h->mu);
+	while (!h->stopping) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		pthread_cond_timedwait(&h->tick_cv, &h->mu, &until);
+		if (h->stopping)
+			break;
+		for (struct stream *st = h->streams; st; st = st->next) {
+			if (st->suspended && sse_client_ready(&st->c)) {
+				st->suspended = false;
+				MHD_resume_connection(st->conn);
+			}
+		}
+	}
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
 }
 
 static struct MHD_Response *
-make_response(struct http *h, struct api_response *resp)
+make_response(struct http *h, struct MHD_Connection *conn,
+	      struct api_response *resp)
 {
 	struct MHD_Response *r;
 	char num[32];
 
 	if (resp->stream) {
-		struct sse_client *c = calloc(1, sizeof(*c));
+		struct stream *st = calloc(1, sizeof(*st));
 
-		if (!c)
+		if (!st)
 			return NULL;
-		sse_client_init(c, h->api->hub, resp->stream_has_last,
+		sse_client_init(&st->c, h->api->hub, resp->stream_has_last,
 				resp->stream_last_id);
+		st->h = h;
+		st->conn = conn;
+		pthread_mutex_lock(&h->mu);
+		st->next = h->streams;
+		if (h->streams)
+			h->streams->prev = st;
+		h->streams = st;
+		pthread_mutex_unlock(&h->mu);
 		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384,
-						      stream_read, c,
+						      stream_read, st,
 						      stream_free);
 		if (!r) {
-			stream_free(c);
+			stream_free(st);
 			return NULL;
 		}
 		MHD_add_response_header(r, "Cache-Control", "no-cache");
@@ -153,7 +255,7 @@ static enum MHD_Result
 reply(struct http *h, struct MHD_Connection *conn, struct api_response *resp,
       struct request_state *rs)
 {
-	struct MHD_Response *r = make_response(h, resp);
+	struct MHD_Response *r = make_response(h, conn, resp);
 	enum MHD_Result ret;
 
 	if (!r)
@@ -163,6 +265,54 @@ reply(struct http *h, struct MHD_Connection *conn, struct api_response *resp,
 	api_observe(h->api, resp->route, resp->status,
 		    rs ? now_us() - rs->start_us : 0);
 	return ret;
+}
+
+/* A worker thread: answers one slow request, then resumes its connection,
+ * whose access handler queues the answer. */
+static void *
+worker_main(void *arg)
+{
+	struct request_state *rs = arg;
+	struct http *h = rs->h;
+
+	rs->req.now_ns = time_now_ns();
+	api_handle(h->api, &rs->req, &rs->resp);
+	pthread_mutex_lock(&h->mu);
+	MHD_resume_connection(rs->conn);
+	h->workers--;
+	pthread_cond_broadcast(&h->tick_cv);
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
+
+/* Starts a worker for rs; false when too many run (the caller answers 503). */
+static bool
+start_worker(struct http *h, struct request_state *rs)
+{
+	pthread_t t;
+	pthread_attr_t attr;
+	bool ok = false;
+
+	pthread_mutex_lock(&h->mu);
+	if (h->workers >= HTTP_MAX_WORKERS || h->stopping) {
+		pthread_mutex_unlock(&h->mu);
+		return false;
+	}
+	h->workers++;
+	rs->async = true;
+	MHD_suspend_connection(rs->conn);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	ok = pthread_create(&t, &attr, worker_main, rs) == 0;
+	pthread_attr_destroy(&attr);
+	if (!ok) {
+		h->workers--;
+		rs->async = false;
+		MHD_resume_connection(rs->conn);
+	}
+	pthread_mutex_unlock(&h->mu);
+	return ok;
 }
 
 static enum MHD_Result
@@ -207,6 +357,13 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (rs->async) {
+		/* resumed: the worker has answered */
+		ret = reply(h, conn, &rs->resp, rs);
+		api_response_release(&rs->resp);
+		rs->async = false;
+		return ret;
+	}
 	if (rs->too_big) {
 		memset(&resp, 0, sizeof(resp));
 		strbuf_init(&resp.body, 0);
@@ -229,6 +386,22 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	req.body = rs->body.buf;
 	req.body_len = rs->body.len;
 	req.now_ns = time_now_ns();
+	if (api_is_slow(url)) {
+		/* the strings stay valid while the request lasts */
+		rs->req = req;
+		rs->h = h;
+		rs->conn = conn;
+		if (start_worker(h, rs))
+			return MHD_YES;
+		memset(&resp, 0, sizeof(resp));
+		strbuf_init(&resp.body, 0);
+		resp.route = API_ROUTE_UNKNOWN;
+		api_error(&resp, 503, "busy",
+			  "too many requests waiting on InfluxDB");
+		ret = reply(h, conn, &resp, rs);
+		api_response_release(&resp);
+		return ret;
+	}
 	api_handle(h->api, &req, &resp);
 	ret = reply(h, conn, &resp, rs);
 	api_response_release(&resp);
@@ -393,9 +566,11 @@ http_start(struct http **hp, const struct http_conf *conf, struct api *api,
 	struct http *h;
 	struct sockaddr_storage ss;
 	socklen_t len;
-	unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
-			 MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
 			 MHD_USE_ERROR_LOG;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned pool = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (unsigned)ncpu;
 	unsigned timeout_s = (unsigned)((conf->timeout_ms + 999) / 1000);
 
 	*hp = NULL;
@@ -411,6 +586,8 @@ http_start(struct http **hp, const struct http_conf *conf, struct api *api,
 	}
 	h->api = api;
 	h->max_body = conf->max_body;
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->tick_cv, NULL);
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	h->d = MHD_start_daemon(
@@ -422,15 +599,18 @@ http_start(struct http **hp, const struct http_conf *conf, struct api *api,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 		MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, NULL,
-		MHD_OPTION_THREAD_STACK_SIZE, (size_t)256 * 1024,
-		MHD_OPTION_END);
+		MHD_OPTION_THREAD_POOL_SIZE, pool, MHD_OPTION_END);
 	if (!h->d) {
 		snprintf(err, errsz,
 			 "cannot listen on '%s' (address in use or not local)",
 			 conf->listen);
+		pthread_cond_destroy(&h->tick_cv);
+		pthread_mutex_destroy(&h->mu);
 		free(h);
 		return HTTP_ERR_START;
 	}
+	h->ticker_started = pthread_create(&h->ticker, NULL, ticker_main, h) == 0;
+	sse_hub_set_wake(api->hub, wake_streams, h);
 	*hp = h;
 	return HTTP_OK;
 }
@@ -440,7 +620,23 @@ http_stop(struct http *h)
 {
 	if (!h)
 		return;
+	sse_hub_set_wake(h->api->hub, NULL, NULL);
+	pthread_mutex_lock(&h->mu);
+	h->stopping = true;
+	pthread_cond_signal(&h->tick_cv);
+	pthread_mutex_unlock(&h->mu);
+	if (h->ticker_started)
+		pthread_join(h->ticker, NULL);
+	/* workers resume their connections: wait for them (INFLUX_TIMEOUT) */
+	pthread_mutex_lock(&h->mu);
+	while (h->workers > 0)
+		pthread_cond_wait(&h->tick_cv, &h->mu);
+	pthread_mutex_unlock(&h->mu);
+	/* no connection may stay suspended past MHD_stop_daemon */
+	wake_streams(h);
 	MHD_stop_daemon(h->d);
+	pthread_cond_destroy(&h->tick_cv);
+	pthread_mutex_destroy(&h->mu);
 	free(h);
 }
 

@@ -27,6 +27,8 @@ struct sse_hub {
 	int64_t heartbeat_ms;
 	bool stopped;
 	atomic_uint clients;
+	sse_wake_fn *wake;
+	void *wake_cls;
 };
 
 struct sse_hub *
@@ -76,6 +78,8 @@ sse_publish(struct sse_hub *h, const char *event, const char *data,
 	struct strbuf sb;
 	struct sse_event *slot;
 	uint64_t seq;
+	sse_wake_fn *wake;
+	void *wake_cls;
 
 	strbuf_init(&sb, 0);
 	pthread_mutex_lock(&h->mu);
@@ -95,8 +99,21 @@ sse_publish(struct sse_hub *h, const char *event, const char *data,
 	slot->len = sb.len;
 	h->next_seq++;
 	pthread_cond_broadcast(&h->cv);
+	wake = h->wake;
+	wake_cls = h->wake_cls;
 	pthread_mutex_unlock(&h->mu);
+	if (wake)
+		wake(wake_cls);
 	return seq;
+}
+
+void
+sse_hub_set_wake(struct sse_hub *h, sse_wake_fn *fn, void *cls)
+{
+	pthread_mutex_lock(&h->mu);
+	h->wake = fn;
+	h->wake_cls = cls;
+	pthread_mutex_unlock(&h->mu);
 }
 
 uint64_t
@@ -113,10 +130,17 @@ sse_last_seq(struct sse_hub *h)
 void
 sse_hub_stop(struct sse_hub *h)
 {
+	sse_wake_fn *wake;
+	void *wake_cls;
+
 	pthread_mutex_lock(&h->mu);
 	h->stopped = true;
 	pthread_cond_broadcast(&h->cv);
+	wake = h->wake;
+	wake_cls = h->wake_cls;
 	pthread_mutex_unlock(&h->mu);
+	if (wake)
+		wake(wake_cls);
 }
 
 unsigned
@@ -191,6 +215,20 @@ fill(struct sse_client *c, struct sse_hub *h)
 	return 0;
 }
 
+bool
+sse_client_ready(struct sse_client *c)
+{
+	struct sse_hub *h = c->hub;
+	bool ready;
+
+	if (c->off < c->pending.len)
+		return true;
+	pthread_mutex_lock(&h->mu);
+	ready = h->stopped || !c->started || c->next < h->next_seq;
+	pthread_mutex_unlock(&h->mu);
+	return ready || time_mono_ms() - c->last_send_ms >= h->heartbeat_ms;
+}
+
 long
 sse_client_read(struct sse_client *c, char *buf, size_t max, int wait_ms)
 {
@@ -210,7 +248,8 @@ sse_client_read(struct sse_client *c, char *buf, size_t max, int wait_ms)
 			until.tv_nsec -= 1000000000L;
 		}
 		pthread_mutex_lock(&h->mu);
-		while (!h->stopped && c->started && c->next >= h->next_seq) {
+		while (wait_ms > 0 && !h->stopped && c->started &&
+		       c->next >= h->next_seq) {
 			if (pthread_cond_timedwait(&h->cv, &h->mu, &until) ==
 			    ETIMEDOUT)
 				break;

@@ -23,6 +23,9 @@
 
 struct sse_hub;
 
+/* Called after each publish and at stop, outside the hub's lock. */
+typedef void sse_wake_fn(void *cls);
+
 struct sse_client {
 	struct sse_hub *hub;
 	uint64_t next;		/* sequence of the next event to send */
@@ -43,6 +46,8 @@ uint64_t sse_publish(struct sse_hub *h, const char *event, const char *data,
 uint64_t sse_last_seq(struct sse_hub *h);
 /* Ends every stream: readers return -1 from now on. */
 void sse_hub_stop(struct sse_hub *h);
+/* Sets the function told of new events (NULL: none). */
+void sse_hub_set_wake(struct sse_hub *h, sse_wake_fn *fn, void *cls);
 /* Clients connected now. */
 unsigned sse_clients(struct sse_hub *h);
 
@@ -53,6 +58,10 @@ unsigned sse_clients(struct sse_hub *h);
 void sse_client_init(struct sse_client *c, struct sse_hub *h, bool has_last,
 		     uint64_t last_id);
 void sse_client_release(struct sse_client *c);
+
+/* Whether sse_client_read would return something now (bytes to send, an
+ * event, a heartbeat due, or the end). */
+bool sse_client_ready(struct sse_client *c);
 
 /*
  * Copies up to max bytes of the stream into buf, waiting up to wait_ms for

@@ -65,9 +65,24 @@ while True:
     c, _ = s.accept(); held.append(c)' "$BH_PORT"
 wait_for 5 python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1]))).close()' "$BH_PORT"
 INFLUX_URL=http://127.0.0.1:$BH_PORT
-api_start --influx-timeout 1s
-timed 503 /sensors 2500
+api_start --influx-timeout 3s
+note "8 requests stuck on it do not hold up the others"
+for i in 1 2 3 4 5 6 7 8; do
+	spawn curl -s -o /dev/null -w '%{http_code}' "$API_URL/sensors" >"$TMP/stuck.$i"
+	echo "$LAST_PID" >>"$TMP/stuck.pids"
+done
+sleep 0.3 # let them reach the black hole (nothing to poll for)
+timed 200 /health 500
+timed 200 '/alerts?limit=5' 500
+timed 200 "/alerts/a0000000-0000-5000-8000-000000000001" 500
+while read -r p; do
+	wait "$p" || true
+done <"$TMP/stuck.pids"
+for i in 1 2 3 4 5 6 7 8; do
+	assert_eq 503 "$(cat "$TMP/stuck.$i")" "stuck request $i"
+done
+timed 503 /sensors 4500
 expect_error influxdb_unavailable "Timeout"
-timed 503 /ready 2500
+timed 503 /ready 4500
 api_stop
 note "ok"
