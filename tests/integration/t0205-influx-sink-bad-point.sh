@@ -1,0 +1,56 @@
+#!/bin/sh
+# One bad point inside a batch of 5,000, twice, against a real influxd 1.6:
+# (a) a string among floats of a new measurement (influxd refuses the whole
+# request: "field type conflict"), (b) a string where the field already
+# holds floats (influxd answers "partial write ... dropped=1"). Each time the
+# sink bisects the batch: 4,999 points are written, the bad one is in the
+# dead letter with the server's message, its input line and its line
+# protocol; exit status 0.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+start_influxd
+influx_exec 'CREATE DATABASE t0205'
+# (b)'s field already exists as a float
+curl -sS -XPOST "$INFLUX_URL/write?db=t0205" \
+	--data-binary 'old,sensor_id=pre v=1.5 1000000000'
+
+gen() {
+	python3 - "$1" "$2" <<'PY'
+import sys
+m, bad = sys.argv[1], int(sys.argv[2])
+for i in range(5000):
+    v = '"oops"' if i == bad else "%d.5" % i
+    print('{"time":"2026-11-26T04:%02d:%02d.%03dZ","measurement":"%s","tags":{"sensor_id":"s-%d"},"fields":{"v":%s}}'
+          % (i // 60000, i // 1000 % 60, i % 1000, m, i % 7, v))
+PY
+}
+gen new 2500 >"$TMP/a.ndjson"
+gen old 3141 >"$TMP/b.ndjson"
+
+for c in a b; do
+	"$SP_BIN/influx-sink" --influx-url "$INFLUX_URL" --influx-db t0205 \
+		--dead-letter "$TMP/dead.$c" --stats-interval 0 \
+		<"$TMP/$c.ndjson" 2>"$TMP/err.$c" || {
+		cat "$TMP/err.$c" >&2
+		fail "case $c: exit status $?"
+	}
+	grep -q 'final stats in=5000 written=4999 rejected=1 bad=0 batches=1 ' \
+		"$TMP/err.$c" || fail "case $c: $(grep 'final stats' "$TMP/err.$c")"
+	requests=$(sed -n 's/.*final stats.* requests=\([0-9]*\).*/\1/p' \
+		"$TMP/err.$c")
+	[ "$requests" -le 27 ] || fail "case $c: $requests requests to isolate one point"
+	assert_eq 1 "$(wc -l <"$TMP/dead.$c")" "case $c: dead letter entries"
+	assert_eq refused "$(jq -r .reason "$TMP/dead.$c")" "case $c: reason"
+	jq -r .detail "$TMP/dead.$c" | grep -q 'field type conflict' ||
+		fail "case $c: detail: $(jq -r .detail "$TMP/dead.$c")"
+done
+assert_eq 2501 "$(jq -r .line "$TMP/dead.a")" "case a: input line"
+assert_eq 3142 "$(jq -r .line "$TMP/dead.b")" "case b: input line"
+assert_eq 'old,sensor_id=s-5 v="oops" 1795665603141000000' \
+	"$(jq -r .payload "$TMP/dead.b")" "case b: payload"
+assert_eq 4999 "$(influx_query t0205 'SELECT COUNT(v) FROM new' |
+	jq '.results[0].series[0].values[0][1]')" "case a: points written"
+assert_eq 5000 "$(influx_query t0205 'SELECT COUNT(v) FROM old' |
+	jq '.results[0].series[0].values[0][1]')" "case b: points written (+1 before)"
+note "t0205 ok: $requests requests"
