@@ -6,13 +6,17 @@
  * Owns: the daemon, its threads and the per-request state.
  * Never exits; logs only what libmicrohttpd reports. Returns enum http_err.
  *
- * Threading: one thread per connection (MHD_USE_THREAD_PER_CONNECTION), so
- * a stream may block in its content reader until the next event or
- * heartbeat, and a slow client holds only its own thread until
- * API_CONN_TIMEOUT closes it. Limits: API_MAX_CONNECTIONS,
- * API_MAX_PER_IP (over either, the socket is closed at once), the request
- * line and headers together within HTTP_HEADER_MAX (libmicrohttpd answers
- * 431 past it), and bodies within API_MAX_BODY (413).
+ * Threading: a pool of event threads (one per CPU, epoll) serves every
+ * connection; nothing on them blocks. A stream (/alerts/stream) with nothing
+ * to send is suspended and resumed when the hub publishes, and once a
+ * second so heartbeats go out. Requests that wait on InfluxDB (/ready,
+ * /sensors...) run in a worker thread each (at most HTTP_MAX_WORKERS, else
+ * 503 "busy") while their connection is suspended, so a slow InfluxDB
+ * holds up no other client. Limits: API_MAX_CONNECTIONS, API_MAX_PER_IP
+ * (over either, the socket is closed at once), API_CONN_TIMEOUT for idle
+ * connections, the request line and headers together within
+ * HTTP_HEADER_MAX (libmicrohttpd answers 431 past it), and bodies within
+ * API_MAX_BODY (413).
  */
 #ifndef ALERT_API_HTTP_H
 #define ALERT_API_HTTP_H

@@ -94,13 +94,13 @@ bytes1=$(wc -c <"$TMP/www/alert.json")
 bytes2=$(wc -c <"$TMP/www/list.json")
 bytes3=$(wc -c <"$TMP/www/filter.json")
 echo "bodies: $bytes1 / $bytes2 / $bytes3 bytes; wrk -t2 -c50 -d${D}s; $(nproc) CPUs"
-rss10=$(sed -n 's/^VmRSS: *\([0-9]*\) kB/\1/p' "/proc/$API_PID/status")
+rss10=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$API_PID/status")
 stop_pid "$API_PID"
 stop_pid "$NGINX_PID"
 
 start_api "$TMP/100k.ndjson"
-rss=$(sed -n 's/^VmRSS: *\([0-9]*\) kB/\1/p' "/proc/$API_PID/status")
-hwm=$(sed -n 's/^VmHWM: *\([0-9]*\) kB/\1/p' "/proc/$API_PID/status")
+rss=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$API_PID/status")
+hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$API_PID/status")
 curl -sf "$API_URL/metrics" | grep '^alertapi_alerts{' | awk '{ s += $2 } END { print "alerts held: " s }'
 echo "RSS: $((rss10 / 1024)) MiB after the 10,000-alert runs; $((rss / 1024)) MiB (peak $((hwm / 1024)) MiB) with 100,000 alerts"
 [ "$rss" -lt $((50 * 1024)) ] || status=1
