@@ -69,6 +69,9 @@ check_summary() {
 	grep -q '"reason":"bad_json".*"topic":"sensors/b/s-19/env"' "$o" ||
 		fail "summary: no dead-letter entry for s-19"
 	grep -q "== Status page: $API/\$" "$o" || fail "summary: no status page URL"
+	curl -fsS "$API/" | grep -qi '<html' || fail "the status page is not served"
+	curl -fsS "$API/metrics" | grep -q '^alertapi_alerts{status="firing",severity="critical"} [1-9]' ||
+		fail "/metrics does not count the critical alert"
 	# s-07's last minute shows the climb to 95
 	grep -Eq '^   [0-9T:-]+Z  95$' "$o" || fail "summary: s-07 never reached 95"
 	# the same facts from the servers themselves
