@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/random.h>
+
 #include <uuid/uuid.h>
 
 #include "eval.h"
@@ -100,6 +102,8 @@ struct eval {
 	struct eval_bucket *buckets;	/* the rule index */
 	size_t bmask;
 	struct strbuf key, skey, msg, summary, name;
+	unsigned char rbuf[4096];	/* random bytes for event ids */
+	size_t rpos;
 	size_t memory;
 	struct eval_stats stats;
 };
@@ -245,6 +249,7 @@ eval_new(struct eval **ep, const struct rules *rules,
 	}
 	e->dm_next = INT64_MAX;
 	e->dm_step = INT64_MAX;
+	e->rpos = sizeof(e->rbuf);
 	for (size_t i = 0; i < rules->n; i++)
 		if (rules->v[i].cond == RULES_DEADMAN &&
 		    rules->v[i].deadman_ns / 8 < e->dm_step)
@@ -735,6 +740,40 @@ eval_episode_id(const char *rule, const char *series, int64_t start_ns,
 	return rc;
 }
 
+/*
+ * event_id: a random (version 4) UUID. uuid_generate_random costs several
+ * system calls per id; alert storms are exactly when ids are needed fast,
+ * so the random bytes come from getrandom(2) 4 KiB at a time and get the
+ * version and variant bits of RFC 4122 section 4.4.
+ */
+static void
+eval_random_id(struct eval *e, char out[UUID_STR_LEN_])
+{
+	uuid_t u;
+
+	if (e->rpos + sizeof(u) > sizeof(e->rbuf)) {
+		ssize_t n = getrandom(e->rbuf, sizeof(e->rbuf), 0);
+
+		if (n != (ssize_t)sizeof(e->rbuf)) {
+			uuid_generate_random(u);
+			uuid_unparse_lower(u, out);
+			return;
+		}
+		e->rpos = 0;
+	}
+	memcpy(u, e->rbuf + e->rpos, sizeof(u));
+	e->rpos += sizeof(u);
+	u[6] = (unsigned char)((u[6] & 0x0f) | 0x40);
+	u[8] = (unsigned char)((u[8] & 0x3f) | 0x80);
+	uuid_unparse_lower(u, out);
+}
+
+void
+eval_event_id(struct eval *e, char out[UUID_STR_LEN_])
+{
+	eval_random_id(e, out);
+}
+
 static void
 eval_emit(struct eval *e, const struct eval_series *s,
 	  const struct eval_entry *en, enum alert_kind kind, bool has_value,
@@ -746,14 +785,12 @@ eval_emit(struct eval *e, const struct eval_series *s,
 	struct eval_fill f = {.s = s, .r = r};
 	char vbuf[DOUBLE_STR_MAX], tbuf[DOUBLE_STR_MAX], lo[DOUBLE_STR_MAX];
 	char hi[DOUBLE_STR_MAX], dbuf[48], since[RFC3339_MAX];
-	uuid_t u;
 
 	memset(&ev, 0, sizeof(ev));
 	if (eval_id_into(&e->name, r->name, s->key, en->since,
 			 ev.alert.id) != 0)
 		return;
-	uuid_generate_random(u);
-	uuid_unparse_lower(u, ev.alert.event_id);
+	eval_random_id(e, ev.alert.event_id);
 	ev.alert.event = kind;
 	ev.alert.status = kind == ALERT_RESOLVED ? ALERT_STATUS_RESOLVED :
 						   ALERT_FIRING;

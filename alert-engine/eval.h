@@ -144,6 +144,9 @@ enum eval_err eval_restore(struct eval *e, const struct eval_state_view *v);
 int eval_episode_id(const char *rule, const char *series, int64_t start_ns,
 		    char out[UUID_STR_LEN_]);
 
+/* A random (v4) UUID for an event_id, cheaper than uuid_generate_random. */
+void eval_event_id(struct eval *e, char out[UUID_STR_LEN_]);
+
 const char *eval_phase_name(enum eval_phase p);
 const char *eval_strerror(enum eval_err err);
 

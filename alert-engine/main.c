@@ -10,8 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <uuid/uuid.h>
-
 #include "config.h"
 #include "deadletter.h"
 #include "eval.h"
@@ -158,7 +156,6 @@ engine_summarized(void *ctx, const char *alert_json, size_t len,
 {
 	struct engine *eng = ctx;
 	struct alert a;
-	uuid_t u;
 
 	if (record_parse_alert(&a, alert_json, len, &eng->ascratch) !=
 	    RECORD_OK)
@@ -166,8 +163,7 @@ engine_summarized(void *ctx, const char *alert_json, size_t len,
 	a.event = ALERT_SUMMARIZED;
 	a.status = eval_episode_firing(eng->eval, episode, started_at_ns) ?
 			   ALERT_FIRING : ALERT_STATUS_RESOLVED;
-	uuid_generate_random(u);
-	uuid_unparse_lower(u, a.event_id);
+	eval_event_id(eng->eval, a.event_id);
 	a.summary = summary;
 	a.summary_source = "llm";
 	engine_write(eng, &a);
