@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,15 @@
 #include "banned.h"
 
 enum { IDX_SENSOR, IDX_RULE, IDX_SEV, IDX_FIRING, IDX__COUNT };
+
+/*
+ * The newest CACHE_WINDOW alerts keep their rendered JSON once asked for
+ * (about 0.6 KiB each): the first pages of /alerts are the hot path, and
+ * rendering an alert costs more than copying it. Readers fill the cache
+ * under the read lock with a compare-and-swap; writers drop it under the
+ * write lock when the alert changes or leaves the window.
+ */
+#define CACHE_WINDOW 4096
 
 struct store_entry;
 
@@ -93,6 +103,7 @@ struct store_entry {
 	 * the same text (the fallback summary usually is) */
 	char *text;
 	struct store_ack *ack;
+	_Atomic(char *) json;	/* 4-byte length, then the rendered JSON */
 };
 
 struct store {
@@ -527,9 +538,18 @@ entry_fill(struct store *s, struct store_entry *e, const struct alert *a)
 	return 0;
 }
 
+/* Drops the rendered JSON (write lock held). */
+static void
+cache_drop(struct store_entry *e)
+{
+	free(atomic_load_explicit(&e->json, memory_order_relaxed));
+	atomic_store_explicit(&e->json, NULL, memory_order_relaxed);
+}
+
 static void
 entry_free(struct store *s, struct store_entry *e)
 {
+	cache_drop(e);
 	entry_unref_strings(s, e);
 	ack_free(e->ack);
 	free(e);
@@ -586,6 +606,12 @@ insert(struct store *s, const struct alert *a, const uuid_t id)
 		evict_oldest(s);
 	e->seq = s->hi++;
 	s->ring[e->seq % s->max] = e;
+	if (e->seq >= s->lo + CACHE_WINDOW) {
+		struct store_entry *old = s->ring[(e->seq - CACHE_WINDOW) % s->max];
+
+		if (old && old->seq == e->seq - CACHE_WINDOW)
+			cache_drop(old);
+	}
 	e->hnext = s->idtab[id_bucket(s, id)];
 	s->idtab[id_bucket(s, id)] = e;
 	if (e->sensor)
@@ -604,8 +630,10 @@ insert(struct store *s, const struct alert *a, const uuid_t id)
 static enum store_err
 update(struct store *s, struct store_entry *e, const struct alert *a)
 {
-	struct store_entry old = *e;
+	struct store_entry old;
 
+	cache_drop(e);
+	old = *e;
 	s->st.by[e->status][e->severity]--;
 	if (entry_fill(s, e, a)) {
 		entry_unref_strings(s, e);
@@ -742,6 +770,7 @@ store_ack(struct store *s, const char *id_text, const char *by,
 	pthread_rwlock_wrlock(&s->lock);
 	e = find(s, id);
 	if (e) {
+		cache_drop(e);
 		ack_free(e->ack);
 		e->ack = a;
 		a = NULL;
@@ -944,6 +973,38 @@ render(const struct store_entry *e, struct strbuf *out)
 	return strbuf_addf(out, ",\"at\":\"%s\"}}", when);
 }
 
+/* render() through the cache of the newest alerts (read lock held). */
+static int
+render_cached(const struct store *s, struct store_entry *e,
+	      struct strbuf *out)
+{
+	char *c = atomic_load_explicit(&e->json, memory_order_acquire);
+	char *expected = NULL;
+	size_t start = out->len, n;
+	uint32_t n32;
+
+	if (c) {
+		memcpy(&n32, c, sizeof(n32));
+		return strbuf_add(out, c + sizeof(n32), n32);
+	}
+	if (render(e, out))
+		return -1;
+	if (e->seq + CACHE_WINDOW < s->hi)
+		return 0;
+	n = out->len - start;
+	c = malloc(sizeof(n32) + n);
+	if (!c)
+		return 0;	/* no cache this time */
+	n32 = (uint32_t)n;
+	memcpy(c, &n32, sizeof(n32));
+	memcpy(c + sizeof(n32), out->buf + start, n);
+	if (!atomic_compare_exchange_strong_explicit(&e->json, &expected, c,
+						     memory_order_acq_rel,
+						     memory_order_acquire))
+		free(c);	/* another reader was first */
+	return 0;
+}
+
 enum store_err
 store_get(struct store *s, const char *id_text, struct strbuf *out)
 {
@@ -956,7 +1017,7 @@ store_get(struct store *s, const char *id_text, struct strbuf *out)
 	pthread_rwlock_rdlock(&s->lock);
 	e = find(s, id);
 	if (e)
-		rc = render(e, out) ? STORE_ERR_FULL : STORE_OK;
+		rc = render_cached(s, e, out) ? STORE_ERR_FULL : STORE_OK;
 	pthread_rwlock_unlock(&s->lock);
 	return rc;
 }
@@ -1053,6 +1114,8 @@ store_list(struct store *s, const struct store_query *q, struct strbuf *out)
 		best = &s->firing;
 		idx = IDX_FIRING;
 	}
+	/* one allocation for a typical page (alerts are ~0.5 KiB) */
+	(void)strbuf_grow(out, q->limit * 640 < 65536 ? q->limit * 640 : 65536);
 	if (strbuf_addstr(out, "{\"items\":["))
 		goto out;
 	if (empty)
@@ -1073,7 +1136,8 @@ store_list(struct store *s, const struct store_query *q, struct strbuf *out)
 				more = true;
 				break;
 			}
-			if ((n && strbuf_addch(out, ',')) || render(e, out))
+			if ((n && strbuf_addch(out, ',')) ||
+			    render_cached(s, e, out))
 				goto out;
 			last = e->seq;
 			n++;
@@ -1090,7 +1154,8 @@ store_list(struct store *s, const struct store_query *q, struct strbuf *out)
 				more = true;
 				break;
 			}
-			if ((n && strbuf_addch(out, ',')) || render(e, out))
+			if ((n && strbuf_addch(out, ',')) ||
+			    render_cached(s, e, out))
 				goto out;
 			last = e->seq;
 			n++;

@@ -376,6 +376,57 @@ test_acks(void)
 	unlink(path);
 }
 
+/* The rendered-JSON cache never serves a stale alert. */
+static void
+test_cache(void)
+{
+	struct store *s = store_new(5000);
+	struct alert a;
+	struct strbuf sb;
+	struct store_query q = {.status = -1, .severity = -1, .limit = 1};
+
+	strbuf_init(&sb, 0);
+	make(&a, 1, "r", tags_a, SEVERITY_INFO);
+	store_apply(s, &a);
+	CU_ASSERT_EQUAL(store_get(s, a.id, &sb), STORE_OK);	/* cached */
+	CU_ASSERT_PTR_NOT_NULL(strstr(sb.buf, "\"status\":\"firing\""));
+	a.status = ALERT_STATUS_RESOLVED;
+	a.event = ALERT_RESOLVED;
+	store_apply(s, &a);
+	strbuf_reset(&sb);
+	CU_ASSERT_EQUAL(store_list(s, &q, &sb), STORE_OK);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sb.buf, "\"status\":\"resolved\""));
+	CU_ASSERT_EQUAL(store_ack(s, a.id, "ann", NULL, 0, false), STORE_OK);
+	strbuf_reset(&sb);
+	CU_ASSERT_EQUAL(store_get(s, a.id, &sb), STORE_OK);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sb.buf, "{\"by\":\"ann\""));
+	/* the same answer twice (from the cache the second time) */
+	{
+		struct strbuf again;
+
+		strbuf_init(&again, 0);
+		CU_ASSERT_EQUAL(store_get(s, a.id, &again), STORE_OK);
+		CU_ASSERT_STRING_EQUAL(sb.buf, again.buf);
+		strbuf_release(&again);
+	}
+	/* pushed out of the window by 5000 newer alerts, still right */
+	for (unsigned i = 2; i <= 4200; i++) {
+		make(&a, i, "r", tags_b, SEVERITY_INFO);
+		store_apply(s, &a);
+		if (i % 7 == 0) {
+			strbuf_reset(&sb);
+			store_get(s, a.id, &sb);
+		}
+	}
+	strbuf_reset(&sb);
+	CU_ASSERT_EQUAL(store_get(s, "00000000-0000-4000-8000-000000000001",
+				  &sb),
+			STORE_OK);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sb.buf, "{\"by\":\"ann\""));
+	strbuf_release(&sb);
+	store_free(s);
+}
+
 static void
 test_strerror(void)
 {
@@ -398,6 +449,7 @@ test_store_suite(void)
 	    !CU_add_test(s, "cursor pages", test_cursor_pages) ||
 	    !CU_add_test(s, "cursor index", test_cursor_index) ||
 	    !CU_add_test(s, "acks", test_acks) ||
+	    !CU_add_test(s, "json cache", test_cache) ||
 	    !CU_add_test(s, "strerror", test_strerror))
 		return -1;
 	return 0;
