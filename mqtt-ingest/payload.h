@@ -86,6 +86,7 @@ struct payload_opts {
 	enum payload_precision precision;
 	size_t max_payload;
 	const char *default_measurement;
+	bool no_fast_path;		/* tests: always use jansson */
 };
 
 struct payload_conv;

@@ -114,6 +114,8 @@ static const struct {
 	{ "devices/a/s-1/env", "{\"v\":1}", PAYLOAD_ERR_TOPIC, "" },
 };
 
+static bool slow_only;
+
 static struct payload_conv *
 make_conv(struct topictpl *tpl, const char *template, size_t max,
 	  enum payload_precision prec)
@@ -134,6 +136,7 @@ make_conv(struct topictpl *tpl, const char *template, size_t max,
 	o.precision = prec;
 	o.max_payload = max;
 	o.default_measurement = "sensor";
+	o.no_fast_path = slow_only;
 	CU_ASSERT_FATAL(payload_conv_new(&pc, &o, tpl) == PAYLOAD_OK);
 	return pc;
 }
@@ -171,6 +174,74 @@ test_table(void)
 	strbuf_release(&out);
 	payload_conv_free(pc);
 	topictpl_release(&tpl);
+}
+
+/* The same table through jansson only: the flat-object fast path must not
+ * change a single output byte or reason. */
+static void
+test_table_slow(void)
+{
+	slow_only = true;
+	test_table();
+	slow_only = false;
+}
+
+/* Payloads aimed at the fast path's edges, converted both ways. */
+static void
+test_fast_equals_slow(void)
+{
+	static const char *const p[] = {
+		"{\"v\":-0}", "{\"v\":-0.0}", "{\"v\":1e5,\"w\":1E-2,\"x\":0.5}",
+		"{\"v\":9223372036854775807}", "{\"v\":9223372036854775808}",
+		"{\"v\":1e400}", "{\"v\":1e-400}", "{\"v\":01}", "{\"v\":1.}",
+		"{\"v\":.5}", "{\"v\":+1}", "{\"v\":-}", "{\"v\":1,}",
+		"  {  \"v\" :\t1 , \"b\":true,\"c\":false }\r\n",
+		"{\"v\":1}x", "{\"v\":1", "{\"v\" 1}", "{\"v\":tru}",
+		"{\"v\":\"a\\\"b\"}", "{\"v\":\"caf\u00e9\"}", "{\"v\":\"tab\there\"}",
+		"{\"site\":3,\"v\":1}", "{\"room\":1.5,\"v\":1}", "{\"room\":true,\"v\":1}",
+		"{\"room\":\"\",\"v\":1}", "{\"measurement\":\"m2\",\"v\":1}",
+		"{\"measurement\":\"\",\"v\":1}", "{\"measurement\":5}",
+		"{\"ts\":\"2026-11-26T04:00:00Z\",\"ts\":1}",
+		"{\"ts\":1795665600,\"time\":\"x\",\"v\":1}", "{\"ts\":false,\"v\":1}",
+		"{\"ts\":1e30,\"v\":1}", "{\"ts\":-1.5,\"v\":1}", "{\"\":1}",
+		"{}", "{\"ts\":1}", "{\"v\":null}", "{\"v\":{\"w\":1}}",
+	};
+	struct topictpl t1, t2;
+	struct payload_conv *fast, *slow;
+	struct strbuf o1, o2;
+	size_t n1, n2;
+
+	fast = make_conv(&t1, "sensors/{site}/{sensor_id}/{measurement}", 4096,
+			 PAYLOAD_PREC_AUTO);
+	slow_only = true;
+	slow = make_conv(&t2, "sensors/{site}/{sensor_id}/{measurement}", 4096,
+			 PAYLOAD_PREC_AUTO);
+	slow_only = false;
+	strbuf_init(&o1, 0);
+	strbuf_init(&o2, 0);
+	for (size_t i = 0; i < ARRAY_SIZE(p); i++) {
+		enum payload_err e1, e2;
+
+		e1 = payload_convert(fast, TOPIC, strlen(TOPIC), p[i],
+				     strlen(p[i]), NOW_NS, &o1, &n1);
+		e2 = payload_convert(slow, TOPIC, strlen(TOPIC), p[i],
+				     strlen(p[i]), NOW_NS, &o2, &n2);
+		if (e1 != e2 || strcmp(o1.buf ? o1.buf : "", o2.buf ? o2.buf : "") ||
+		    strcmp(payload_detail(fast), payload_detail(slow)))
+			fprintf(stderr, "\n'%s': fast %s '%s' (%s), slow %s '%s' (%s)\n",
+				p[i], payload_reason(e1), o1.buf ? o1.buf : "",
+				payload_detail(fast), payload_reason(e2),
+				o2.buf ? o2.buf : "", payload_detail(slow));
+		CU_ASSERT_EQUAL(e1, e2);
+		CU_ASSERT_STRING_EQUAL(o1.buf ? o1.buf : "", o2.buf ? o2.buf : "");
+		CU_ASSERT_STRING_EQUAL(payload_detail(fast), payload_detail(slow));
+	}
+	strbuf_release(&o1);
+	strbuf_release(&o2);
+	payload_conv_free(fast);
+	payload_conv_free(slow);
+	topictpl_release(&t1);
+	topictpl_release(&t2);
 }
 
 static void
@@ -311,6 +382,8 @@ test_mqtt_ingest_payload_suite(void)
 	if (!s)
 		return -1;
 	if (!CU_add_test(s, "payload table", test_table) ||
+	    !CU_add_test(s, "payload table, jansson only", test_table_slow) ||
+	    !CU_add_test(s, "fast path equals jansson", test_fast_equals_slow) ||
 	    !CU_add_test(s, "template without {measurement}",
 			 test_no_measurement_template) ||
 	    !CU_add_test(s, "too large, bad UTF-8", test_too_large_and_utf8) ||
