@@ -7,6 +7,9 @@
 # Input: N alert events (about 250 bytes each) over 100 series. For each
 # QoS, each publisher reads the file from its start to its exit:
 #   mosquitto_pub -l            one topic (-t), its default in-flight window
+#                               (-M 20): it does not wait for each PUBACK
+#   mosquitto_pub -l -M 1       QoS 1 only, N_DISK records: one message in
+#                               flight, waiting for each PUBACK
 #   mqtt-publish memory         topic filled per record, no persistence
 #   mqtt-publish disk           MQTT_PERSISTENCE_DIR on bench/out (the
 #                               offline-queue set-up: paho writes one file
@@ -60,6 +63,11 @@ run() {
 			-h 127.0.0.1 -p "$MQTT_PORT" -q "$qos" -t alerts/bench -l \
 			-i "bench-pub-$qos" <"$OUT/run.ndjson"
 		;;
+	mosquitto_pub-M1)
+		/usr/bin/time -f '%U %S' -o "$OUT/time" mosquitto_pub \
+			-h 127.0.0.1 -p "$MQTT_PORT" -q "$qos" -t alerts/bench -l \
+			-M 1 -i "bench-pub1-$qos" <"$OUT/run.ndjson"
+		;;
 	mqtt-publish-memory)
 		/usr/bin/time -f '%U %S' -o "$OUT/time" env MQTT_QOS="$qos" \
 			MQTT_CLIENT_ID="bench-mem-$qos" "$SP_BIN/mqtt-publish" \
@@ -86,6 +94,7 @@ for qos in 0 1; do
 	run mosquitto_pub "$qos" "$N"
 	run mqtt-publish-memory "$qos" "$N"
 	run mqtt-publish-disk "$qos" "$N_DISK"
+	[ "$qos" = 0 ] || run mosquitto_pub-M1 "$qos" "$N_DISK"
 done | tee "$OUT/results.txt"
 awk '{ r[$1 " " $2] = $5 } END {
 	for (q = 0; q <= 1; q++) {
