@@ -21,6 +21,22 @@ case $out in
 *) fail "timeouts: $out" ;;
 esac
 expect 200 GET /health
+
+note "headers past 32 KiB: 431 from libmicrohttpd; 30 KB pass"
+out=$(python3 - "$API_PORT" <<'PY'
+import socket, sys
+port = int(sys.argv[1])
+for n in (30000, 40000):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * n + b"\r\n\r\n")
+    print(s.recv(100).split(b"\r\n")[0].decode())
+    s.close()
+PY
+)
+assert_eq "HTTP/1.1 200 OK
+HTTP/1.1 431 Request Header Fields Too Large" "$out" "header limit"
+code=$(curl -s -o /dev/null -w '%{http_code}' -I "$API_URL/alerts?limit=1")
+assert_eq 200 "$code" "HEAD"
 api_stop
 
 note "API_MAX_PER_IP=4: the 5th connection is closed at once"
