@@ -306,26 +306,40 @@ eval_free(struct eval *e)
 
 /* ---- series table ------------------------------------------------------ */
 
+/* Mixes one string into h, eight bytes at a time. */
+static uint64_t
+eval_mix(uint64_t h, const char *s)
+{
+	size_t n = strlen(s);
+	uint64_t w;
+
+	while (n >= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 32;
+		s += 8;
+		n -= 8;
+	}
+	w = n;
+	memcpy(&w, s, n);
+	w ^= (uint64_t)n << 56;
+	h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
 /* The series hash, over measurement and non-empty tags (the same parts as
  * record_series_key, without building the key for every reading). */
 static uint64_t
 eval_series_hash(const char *measurement, const struct tag *tags,
 		 size_t ntags)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	const unsigned char *p;
+	uint64_t h = eval_mix(0x243f6a8885a308d3ULL, measurement);
 
-	for (p = (const unsigned char *)measurement; *p; p++)
-		h = (h ^ *p) * 0x100000001b3ULL;
 	for (size_t i = 0; i < ntags; i++) {
 		if (!tags[i].value[0])
 			continue;
-		h = (h ^ 0x1f) * 0x100000001b3ULL;
-		for (p = (const unsigned char *)tags[i].key; *p; p++)
-			h = (h ^ *p) * 0x100000001b3ULL;
-		h = (h ^ 0x1e) * 0x100000001b3ULL;
-		for (p = (const unsigned char *)tags[i].value; *p; p++)
-			h = (h ^ *p) * 0x100000001b3ULL;
+		h = eval_mix(h, tags[i].key);
+		h = eval_mix(h, tags[i].value);
 	}
 	return h;
 }
@@ -1054,6 +1068,8 @@ eval_sweep(struct eval *e, int64_t now, eval_emit_fn emit, void *ctx)
 
 		if (!en->seen || en->phase != EVAL_OK_PHASE)
 			continue;
+		if (!en->rule->field && e->dm[i].s->newest > en->last_t)
+			en->last_t = e->dm[i].s->newest;
 		due = en->last_t + en->rule->deadman_ns;
 		if (now >= due) {
 			en->phase = EVAL_FIRING;
@@ -1099,13 +1115,15 @@ eval_reading(struct eval *e, const struct reading *r, eval_emit_fn emit,
 {
 	struct eval_series *s;
 	int64_t t;
+	bool fresh;
 
 	e->stats.readings++;
 	t = r->has_time || e->clock == EVAL_NEVER ? r->time_ns : e->clock;
 	s = eval_series_get(e, r->measurement, r->tags, r->ntags);
 	if (!s)
 		return EVAL_ERR_NOMEM;
-	if (s->newest != EVAL_NEVER && t < s->newest) {
+	fresh = s->newest == EVAL_NEVER;
+	if (!fresh && t < s->newest) {
 		if (s->newest - t > e->opts.lateness_ns) {
 			e->stats.too_late++;
 			return EVAL_TOO_LATE;
@@ -1116,8 +1134,13 @@ eval_reading(struct eval *e, const struct reading *r, eval_emit_fn emit,
 	}
 	if (e->clock == EVAL_NEVER || t > e->clock)
 		e->clock = t;
+	/* Field-less deadman states read their last-seen time from the
+	 * series (s->newest) when swept; a reading only has work to do for
+	 * them when the series is new or one of them is firing. */
 	for (uint32_t i = 0; i < s->nany; i++)
-		eval_seen(e, s, &s->entries[i], t, emit, ctx);
+		if (fresh || s->entries[i].phase == EVAL_FIRING ||
+		    !s->entries[i].seen)
+			eval_seen(e, s, &s->entries[i], t, emit, ctx);
 	for (size_t fi = 0; fi < r->nfields; fi++) {
 		const struct field *f = &r->fields[fi];
 
@@ -1227,6 +1250,9 @@ eval_foreach_state(const struct eval *e, eval_visit_fn fn, void *ctx)
 			v.flap_count = en->flap_count;
 			v.since = en->since;
 			v.last_t = en->last_t;
+			if (dm && !en->rule->field && en->phase == EVAL_OK_PHASE &&
+			    s->newest > v.last_t)
+				v.last_t = s->newest;
 			v.flap_start = en->flap_start;
 			v.stable_since = en->stable_since;
 			v.nrecent = en->nrecent;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -67,8 +68,21 @@ struct engine {
 	uint64_t in_lines, rejected, out_lines, summarized;
 	uint64_t reasons[RECORD_ERR_NOMEM + 2];
 	int64_t last_input_ms, next_save_ms, start_ms;
+	double cpu_start;
 	long rss_start_kib;
 };
+
+/* User + system CPU seconds of this process. */
+static double
+engine_cpu_s(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
 
 static long
 engine_rss_kib(void)
@@ -332,20 +346,23 @@ engine_log_stats(struct engine *eng, const char *what, int64_t now_ms)
 	const struct eval_stats *es = eval_stats(eng->eval);
 	const struct llm_stats *ls = eng->llm ? llm_stats(eng->llm) : NULL;
 	double secs = (double)(now_ms - eng->start_ms) / 1000.0;
+	double cpu = engine_cpu_s() - eng->cpu_start;
 	long rss = engine_rss_kib();
 
 	log_info("%s\tin=%" PRIu64 " out=%" PRIu64 " rejected=%" PRIu64
 		 " too_late=%" PRIu64 " late=%" PRIu64 " fired=%" PRIu64
 		 " resolved=%" PRIu64 " held=%" PRIu64 " summarized=%" PRIu64
 		 " series=%" PRIu64 " states=%" PRIu64 " state_mem=%zu"
-		 " rss_kib=%ld rss_delta_kib=%ld elapsed_s=%.3f"
-		 " rate_in=%.0f/s llm_requests=%" PRIu64 " llm_failed=%" PRIu64
+		 " rss_kib=%ld rss_delta_kib=%ld elapsed_s=%.3f cpu_s=%.3f"
+		 " rate_in=%.0f/s rate_cpu=%.0f/s llm_requests=%" PRIu64
+		 " llm_failed=%" PRIu64
 		 " llm_skipped=%" PRIu64 " llm_breaker_opens=%" PRIu64,
 		 what, eng->in_lines, eng->out_lines, eng->rejected,
 		 es->too_late, es->late, es->fired, es->resolved, es->held,
 		 eng->summarized, es->series, es->states,
 		 eval_memory(eng->eval), rss, rss - eng->rss_start_kib, secs,
-		 secs > 0 ? (double)eng->in_lines / secs : 0.0,
+		 cpu, secs > 0 ? (double)eng->in_lines / secs : 0.0,
+		 cpu > 0 ? (double)eng->in_lines / cpu : 0.0,
 		 ls ? ls->requests : 0, ls ? ls->failed : 0,
 		 ls ? ls->skipped_open + ls->dropped_queue : 0,
 		 ls ? ls->breaker_opens : 0);
@@ -506,6 +523,7 @@ main(int argc, char *argv[])
 		stage_ticker_init(&eng.stats, config_num(&cfg, CK_STATS_INTERVAL));
 		eng.rss_start_kib = engine_rss_kib();
 		eng.start_ms = time_mono_ms();
+		eng.cpu_start = engine_cpu_s();
 		ex = engine_run(&eng);
 	}
 	if (eng.out) {
