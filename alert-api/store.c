@@ -38,6 +38,15 @@ enum { IDX_SENSOR, IDX_RULE, IDX_SEV, IDX_FIRING, IDX__COUNT };
  */
 #define CACHE_WINDOW 4096
 
+/*
+ * Time index: for each block of BLOCK consecutive sequences, the lowest
+ * and highest started_at in it. A since/until query over the ring skips
+ * the blocks whose range misses the window. started_at never changes for
+ * an alert (it names the episode), and an evicted alert only leaves a
+ * range wider than needed, so the ranges stay correct without upkeep.
+ */
+#define BLOCK 64
+
 struct store_entry;
 
 struct store_link {
@@ -121,6 +130,8 @@ struct store {
 	struct store_pending **pend;
 	size_t npend;
 	struct store_stats st;
+	int64_t *bmin, *bmax;		/* per block, slot (seq / BLOCK) % nblk */
+	size_t nblk;
 	pthread_mutex_t logmu;		/* orders appends to the ack log */
 	int logfd;
 };
@@ -606,6 +617,18 @@ insert(struct store *s, const struct alert *a, const uuid_t id)
 		evict_oldest(s);
 	e->seq = s->hi++;
 	s->ring[e->seq % s->max] = e;
+	{
+		size_t b = (size_t)(e->seq / BLOCK % s->nblk);
+
+		if (e->seq % BLOCK == 0 || e->seq == 1) {
+			s->bmin[b] = e->started_ns;
+			s->bmax[b] = e->started_ns;
+		} else if (e->started_ns < s->bmin[b]) {
+			s->bmin[b] = e->started_ns;
+		} else if (e->started_ns > s->bmax[b]) {
+			s->bmax[b] = e->started_ns;
+		}
+	}
 	if (e->seq >= s->lo + CACHE_WINDOW) {
 		struct store_entry *old = s->ring[(e->seq - CACHE_WINDOW) % s->max];
 
@@ -677,15 +700,21 @@ store_new(size_t max)
 	pthread_mutex_init(&s->logmu, NULL);
 	s->ntagslot = 4096;
 	s->npend = 1024;
+	s->nblk = max / BLOCK + 2;
+	s->bmin = calloc(s->nblk, sizeof(*s->bmin));
+	s->bmax = calloc(s->nblk, sizeof(*s->bmax));
 	s->ring = calloc(max, sizeof(*s->ring));
 	s->idtab = calloc(nid, sizeof(*s->idtab));
 	s->tagtab = calloc(s->ntagslot, sizeof(*s->tagtab));
 	s->pend = calloc(s->npend, sizeof(*s->pend));
-	if (!s->ring || !s->idtab || !s->tagtab || !s->pend ||
+	if (!s->ring || !s->idtab || !s->tagtab || !s->pend || !s->bmin ||
+	    !s->bmax ||
 	    table_init(&s->rules, 64) || table_init(&s->sensors, 1024) ||
 	    table_init(&s->strs, 64) ||
 	    pthread_rwlock_init(&s->lock, NULL) != 0) {
 		free(s->ring);
+		free(s->bmin);
+		free(s->bmax);
 		free(s->idtab);
 		free(s->tagtab);
 		free(s->pend);
@@ -718,6 +747,8 @@ store_free(struct store *s)
 	table_release(&s->rules);
 	table_release(&s->sensors);
 	table_release(&s->strs);
+	free(s->bmin);
+	free(s->bmax);
 	free(s->ring);
 	free(s->idtab);
 	free(s->tagtab);
@@ -1143,11 +1174,22 @@ store_list(struct store *s, const struct store_query *q, struct strbuf *out)
 			n++;
 		}
 	} else {
+		bool timed = q->has_since || q->has_until;
+
 		seq = s->hi;
 		if (q->cursor && q->cursor < seq)
 			seq = q->cursor;
-		for (; seq > s->lo; seq--) {
-			e = s->ring[(seq - 1) % s->max];
+		while (seq > s->lo) {
+			uint64_t at = seq - 1;
+			size_t b = (size_t)(at / BLOCK % s->nblk);
+
+			if (timed && ((q->has_since && s->bmax[b] < q->since_ns) ||
+				      (q->has_until && s->bmin[b] >= q->until_ns))) {
+				seq = at / BLOCK * BLOCK;	/* skip the block */
+				continue;
+			}
+			seq--;
+			e = s->ring[at % s->max];
 			if (!matches(e, q))
 				continue;
 			if (n == q->limit) {

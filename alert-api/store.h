@@ -14,7 +14,9 @@
  * Indexes: by id (hash), by sensor_id and by rule (one list per value), by
  * severity, and the firing alerts; a query walks the shortest list that
  * applies and checks the other filters on each alert. since/until compare
- * the alert's started_at.
+ * the alert's started_at; without a list to walk, the ring is walked and
+ * blocks of 64 alerts whose started_at range misses the window are skipped.
+ * Output: the newest 4096 alerts keep their rendered JSON once asked for.
  */
 #ifndef ALERT_API_STORE_H
 #define ALERT_API_STORE_H
