@@ -216,9 +216,12 @@ rules_parse_cond(struct rules_ctx *c, json_t *o, struct rule *r)
 		return rules_fail(c, "no condition: give one of 'above', "
 				  "'below', 'outside', 'rate_above', "
 				  "'rate_below', 'deadman'");
-	if ((rc = rules_get_num(c, o, "clear_below", &has_cb, &cb)) ||
-	    (rc = rules_get_num(c, o, "clear_above", &has_ca, &ca)) ||
-	    (rc = rules_get_dur(c, o, "per", &has_per, &r->per_ns)))
+	rc = rules_get_num(c, o, "clear_below", &has_cb, &cb);
+	if (!rc)
+		rc = rules_get_num(c, o, "clear_above", &has_ca, &ca);
+	if (!rc)
+		rc = rules_get_dur(c, o, "per", &has_per, &r->per_ns);
+	if (rc)
 		return rc;
 	if (has_cb && r->cond != RULES_ABOVE)
 		return rules_fail(c, "key 'clear_below' only goes with 'above'");
@@ -233,7 +236,8 @@ rules_parse_cond(struct rules_ctx *c, json_t *o, struct rule *r)
 	case RULES_BELOW:
 	case RULES_RATE_ABOVE:
 	case RULES_RATE_BELOW:
-		if ((rc = rules_get_num(c, o, found, &has, &r->threshold)))
+		rc = rules_get_num(c, o, found, &has, &r->threshold);
+		if (rc)
 			return rc;
 		r->clear = r->threshold;
 		if (has_cb) {
@@ -273,7 +277,8 @@ rules_parse_cond(struct rules_ctx *c, json_t *o, struct rule *r)
 					  "below max (%g)", r->threshold, r->hi);
 		break;
 	case RULES_DEADMAN:
-		if ((rc = rules_get_dur(c, o, "deadman", &has, &r->deadman_ns)))
+		rc = rules_get_dur(c, o, "deadman", &has, &r->deadman_ns);
+		if (rc)
 			return rc;
 		if (!has)
 			return rules_fail(c, "key 'deadman' must be a duration "
@@ -310,7 +315,8 @@ rules_parse_one(struct rules_ctx *c, json_t *o, struct rule *r)
 		if (i == ARRAY_SIZE(rules_keys))
 			return rules_fail(c, "unknown key '%s'", key);
 	}
-	if ((rc = rules_get_str(c, o, "name", &s)))
+	rc = rules_get_str(c, o, "name", &s);
+	if (rc)
 		return rc;
 	if (!s)
 		return rules_fail(c, "key 'name' is missing");
@@ -318,41 +324,53 @@ rules_parse_one(struct rules_ctx *c, json_t *o, struct rule *r)
 		return rules_fail(c, "key 'name' must not hold control "
 				  "characters");
 	snprintf(c->who, sizeof(c->who), "rule '%s'", s);
-	if (!(r->name = strdup(s)))
+	r->name = strdup(s);
+	if (!r->name)
 		return RULES_ERR_NOMEM;
-	if ((rc = rules_get_str(c, o, "measurement", &s)))
+	rc = rules_get_str(c, o, "measurement", &s);
+	if (rc)
 		return rc;
-	if (s && !(r->measurement = strdup(s)))
+	r->measurement = s ? strdup(s) : NULL;
+	if (s && !r->measurement)
 		return RULES_ERR_NOMEM;
-	if ((rc = rules_get_str(c, o, "field", &s)))
+	rc = rules_get_str(c, o, "field", &s);
+	if (rc)
 		return rc;
-	if (s && !(r->field = strdup(s)))
+	r->field = s ? strdup(s) : NULL;
+	if (s && !r->field)
 		return RULES_ERR_NOMEM;
-	if ((v = json_object_get(o, "where")) &&
-	    (rc = rules_parse_where(c, v, r)))
+	v = json_object_get(o, "where");
+	rc = v ? rules_parse_where(c, v, r) : RULES_OK;
+	if (rc)
 		return rc;
-	if ((rc = rules_parse_cond(c, o, r)))
+	rc = rules_parse_cond(c, o, r);
+	if (rc)
 		return rc;
 	if (!r->field && r->cond != RULES_DEADMAN)
 		return rules_fail(c, "key 'field' is missing (only 'deadman' "
 				  "rules may omit it)");
-	if ((rc = rules_get_dur(c, o, "for", &has, &r->for_ns)))
+	rc = rules_get_dur(c, o, "for", &has, &r->for_ns);
+	if (rc)
 		return rc;
 	if (has && r->cond == RULES_DEADMAN)
 		return rules_fail(c, "key 'for' does not go with 'deadman' "
 				  "(the deadman duration is the wait)");
 	r->severity = SEVERITY_WARNING;
-	if ((rc = rules_get_str(c, o, "severity", &s)))
+	rc = rules_get_str(c, o, "severity", &s);
+	if (rc)
 		return rc;
 	if (s && severity_parse(s, &r->severity) != 0)
 		return rules_fail(c, "key 'severity': '%s' is not one of info, "
 				  "warning, critical", s);
-	if ((rc = rules_get_str(c, o, "message", &s)))
+	rc = rules_get_str(c, o, "message", &s);
+	if (rc)
 		return rc;
 	if (s) {
-		if ((rc = rules_check_template(c, s)))
+		rc = rules_check_template(c, s);
+		if (rc)
 			return rc;
-		if (!(r->message = strdup(s)))
+		r->message = strdup(s);
+		if (!r->message)
 			return RULES_ERR_NOMEM;
 	}
 	return RULES_OK;
