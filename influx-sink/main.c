@@ -200,6 +200,15 @@ app_open(struct app *a)
 	return EX_OK;
 }
 
+/* One log field value without double quotes or controls. */
+static void
+app_safe(char *s)
+{
+	for (; *s; s++)
+		if (*s == '"' || (unsigned char)*s < 0x20)
+			*s = '\'';
+}
+
 /* A line that cannot become a point: counted, logged, dead-lettered. */
 static int
 app_reject(struct app *a, const char *reason, const char *detail,
@@ -208,10 +217,13 @@ app_reject(struct app *a, const char *reason, const char *detail,
 	struct deadletter_entry e;
 	enum deadletter_err drc;
 	uint64_t lineno = stage_in_lineno(a->in);
+	char safe[300];
 
 	a->bad++;
+	snprintf(safe, sizeof(safe), "%s", detail);
+	app_safe(safe);
 	log_warn_limited(&a->lim, "refused an input line\treason=%s line=%llu detail=\"%s\"",
-			 reason, (unsigned long long)lineno, detail);
+			 reason, (unsigned long long)lineno, safe);
 	memset(&e, 0, sizeof(e));
 	e.reason = reason;
 	e.detail = detail;
@@ -252,8 +264,14 @@ app_convert(struct app *a, const char *line, size_t len, size_t *series_len)
 	else
 		rrc = record_parse_reading(&a->reading, line, len, &a->rs);
 	if (rrc) {
-		snprintf(detail, sizeof(detail), "%s: %s", record_strerror(rrc),
-			 a->rs.detail);
+		const char *what = record_strerror(rrc);
+
+		/* the detail may already start with what went wrong */
+		if (strncmp(a->rs.detail, what, strlen(what)) == 0)
+			snprintf(detail, sizeof(detail), "%s", a->rs.detail);
+		else
+			snprintf(detail, sizeof(detail), "%s: %s", what,
+				 a->rs.detail);
 		ex = app_reject(a, "bad_record", detail, line, len);
 		return ex ? ex : -1;
 	}
@@ -344,15 +362,6 @@ app_commit(struct app *a, int64_t now_ms, bool force)
 	if (rc)
 		log_warn("cannot commit the input position: %s",
 			 stage_in_errmsg(a->in));
-}
-
-/* One log field value without double quotes or controls. */
-static void
-app_safe(char *s)
-{
-	for (; *s; s++)
-		if (*s == '"' || (unsigned char)*s < 0x20)
-			*s = '\'';
 }
 
 static void
