@@ -45,6 +45,7 @@ struct eval_entry {
 	uint8_t nrecent;
 	uint8_t rpos;
 	uint8_t seen;
+	uint8_t cond;			/* rule->cond, without the pointer chase */
 };
 
 struct eval_group {
@@ -267,15 +268,6 @@ eval_series_free(struct eval_series *s)
 {
 	for (uint32_t i = 0; i < s->nentries; i++)
 		free(s->entries[i].hist);
-	for (size_t i = 0; i < s->ntags; i++) {
-		free((char *)s->tags[i].key);
-		free((char *)s->tags[i].value);
-	}
-	free(s->tags);
-	free(s->entries);
-	free(s->groups);
-	free(s->measurement);
-	free(s->key);
 	free(s);
 }
 
@@ -441,40 +433,51 @@ eval_entry_init(struct eval_entry *en, const struct rule *r)
 {
 	memset(en, 0, sizeof(*en));
 	en->rule = r;
+	en->cond = (uint8_t)r->cond;
 	en->stable_since = EVAL_NEVER;
 }
 
-/* Lists the rules matching the series, grouped as described on top. */
+/* Lists the rules matching the series, grouped as described on top. One
+ * allocation per series, laid out for the lookup of every reading: the
+ * struct, its tags and their strings first, then groups and entries. */
 static struct eval_series *
 eval_series_new(struct eval *e, const char *key, size_t keylen, uint64_t h,
 		const char *measurement, const struct tag *tags, size_t ntags)
 {
 	struct eval_series *s;
-	size_t nm = 0, k = 0;
+	size_t nm, k = 0, strs, off_groups, off_entries, size;
 	uint32_t ng = 0;
+	char *p;
 
 	nm = eval_candidates(e, measurement, tags, ntags, e->idx);
-	s = calloc(1, sizeof(*s));
+	strs = keylen + 1 + strlen(measurement) + 1;
+	for (size_t i = 0; i < ntags; i++)
+		strs += strlen(tags[i].key) + strlen(tags[i].value) + 2;
+	off_groups = (sizeof(*s) + ntags * sizeof(*s->tags) + strs + 15) &
+		     ~(size_t)15;
+	off_entries = (off_groups + nm * sizeof(*s->groups) + 15) & ~(size_t)15;
+	size = off_entries + nm * sizeof(*s->entries);
+	s = calloc(1, size);
 	if (!s)
 		return NULL;
 	s->hash = h;
 	s->newest = EVAL_NEVER;
-	s->key = strndup(key, keylen);
-	s->measurement = strdup(measurement);
-	s->tags = ntags ? calloc(ntags, sizeof(*s->tags)) : NULL;
-	s->entries = nm ? calloc(nm, sizeof(*s->entries)) : NULL;
-	s->groups = nm ? calloc(nm, sizeof(*s->groups)) : NULL;
-	if (!s->key || !s->measurement || (ntags && !s->tags) ||
-	    (nm && (!s->entries || !s->groups)))
-		goto fail;
+	s->tags = (struct tag *)(s + 1);
 	s->ntags = ntags;
+	p = (char *)(s->tags + ntags);
+	s->measurement = p;
+	p = stpcpy(p, measurement) + 1;
 	for (size_t i = 0; i < ntags; i++) {
-		s->tags[i].key = strdup(tags[i].key);
-		s->tags[i].value = strdup(tags[i].value);
-		if (!s->tags[i].key || !s->tags[i].value)
-			goto fail;
-		e->memory += strlen(tags[i].key) + strlen(tags[i].value) + 2;
+		s->tags[i].key = p;
+		p = stpcpy(p, tags[i].key) + 1;
+		s->tags[i].value = p;
+		p = stpcpy(p, tags[i].value) + 1;
 	}
+	s->key = p;
+	memcpy(p, key, keylen);
+	p[keylen] = '\0';
+	s->groups = (struct eval_group *)((char *)s + off_groups);
+	s->entries = (struct eval_entry *)((char *)s + off_entries);
 	for (size_t i = 0; i < nm; i++)
 		if (!e->tmp[i]->field)
 			eval_entry_init(&s->entries[k++], e->tmp[i]);
@@ -499,23 +502,18 @@ eval_series_new(struct eval *e, const char *key, size_t keylen, uint64_t h,
 	}
 	s->nentries = (uint32_t)k;
 	s->ngroups = ng;
-	if (eval_insert(e, s) != 0)
-		goto fail;
+	if (eval_insert(e, s) != 0) {
+		free(s);
+		return NULL;
+	}
 	for (uint32_t i = 0; i < s->nentries; i++)
 		if (s->entries[i].rule->cond == RULES_DEADMAN &&
 		    eval_dm_add(e, s, &s->entries[i]) != 0)
 			return NULL;	/* inserted: freed with the table */
-	e->memory += sizeof(*s) + keylen + 1 + strlen(measurement) + 1 +
-		     ntags * sizeof(*s->tags) + nm * sizeof(*s->entries) +
-		     nm * sizeof(*s->groups);
+	e->memory += size;
 	e->stats.series++;
 	e->stats.states += nm;
 	return s;
-fail:
-	if (!s->tags)
-		s->ntags = 0;
-	eval_series_free(s);
-	return NULL;
 }
 
 static struct eval_series *
@@ -969,7 +967,7 @@ eval_step(struct eval *e, const struct eval_series *s, struct eval_entry *en,
 	  double v, int64_t t, eval_emit_fn emit, void *ctx)
 {
 	const struct rule *r = en->rule;
-	bool rate = r->cond == RULES_RATE_ABOVE || r->cond == RULES_RATE_BELOW;
+	bool rate = en->cond == RULES_RATE_ABOVE || en->cond == RULES_RATE_BELOW;
 	int64_t te = t;
 	double x = v;
 
@@ -1122,6 +1120,7 @@ eval_reading(struct eval *e, const struct reading *r, eval_emit_fn emit,
 	s = eval_series_get(e, r->measurement, r->tags, r->ntags);
 	if (!s)
 		return EVAL_ERR_NOMEM;
+	__builtin_prefetch(s->entries);
 	fresh = s->newest == EVAL_NEVER;
 	if (!fresh && t < s->newest) {
 		if (s->newest - t > e->opts.lateness_ns) {
@@ -1155,7 +1154,7 @@ eval_reading(struct eval *e, const struct reading *r, eval_emit_fn emit,
 			for (uint32_t k = gr->first; k < gr->first + gr->n; k++) {
 				struct eval_entry *en = &s->entries[k];
 
-				if (en->rule->cond == RULES_DEADMAN)
+				if (en->cond == RULES_DEADMAN)
 					eval_seen(e, s, en, t, emit, ctx);
 				else if (num)
 					eval_step(e, s, en, v, t, emit, ctx);
