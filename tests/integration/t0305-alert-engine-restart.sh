@@ -71,4 +71,15 @@ assert two[1]["id"] == one[0]["id"], "resolved hot has the first run's id"
 assert two[0]["time"] == "2026-11-26T04:01:01Z", two[0]
 print("restart: events", got)
 PY
+# SIGTERM: exit 0, and the state file is saved again (nothing is firing)
+start 3
+wait_for 10 grep -q 'state restored' "$TMP/err3"
+reading 63 20
+stop_pid "$ENGINE" 10
+assert_eq 0 "$LAST_STATUS" "exit status after SIGTERM"
+exec 7>&-
+if grep -q '"phase":"firing"' "$STATE"; then
+	fail "state file still has a firing state: $(cat "$STATE")"
+fi
+head -n 1 "$STATE" | grep -q '"version":1' || fail "state file header"
 note "restart: ok"
