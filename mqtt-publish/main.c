@@ -98,7 +98,9 @@ struct publish {
 	uint64_t acked;
 	uint64_t failed;
 	uint64_t rejected;
-	uint64_t full_waits;
+	uint64_t full_waits;		/* times reading paused: window or
+					 * paho's queue full */
+	bool paused;
 	uint64_t rej[PUBLISH_REJ__COUNT];
 	int restored;
 	/* last stats line */
@@ -210,7 +212,9 @@ publish_send(struct publish *p)
 		break;
 	case MQTTCONN_ERR_FULL:
 	case MQTTCONN_ERR_NOT_CONNECTED:
-		p->full_waits++;
+		if (!p->paused)
+			p->full_waits++;
+		p->paused = true;
 		return 0;
 	case MQTTCONN_ERR_NOMEM:
 		log_error("out of memory publishing to '%s'", p->topic.buf);
@@ -364,7 +368,8 @@ publish_stats(struct publish *p, bool final)
 static bool
 publish_drained(struct publish *p)
 {
-	return pubtrack_count(p->track) == 0 && mqttconn_pending(p->conn) <= 0;
+	return !p->held && pubtrack_count(p->track) == 0 &&
+	       mqttconn_pending(p->conn) <= 0;
 }
 
 /*
@@ -387,6 +392,14 @@ publish_drain(struct publish *p, int64_t wait_ms, struct stage_ticker *tk)
 		}
 		if (end >= 0 && time_mono_ms() >= end)
 			break;
+		/* the record read last, refused while paho's queue was
+		 * full: it goes into the queue (and to disk) as soon as
+		 * there is room */
+		if (p->held) {
+			ex = publish_send(p);
+			if (ex > 0)
+				return ex;
+		}
 		ex = publish_wait(p, 50, 1);
 		if (ex >= 0)
 			return ex;
@@ -428,11 +441,15 @@ publish_loop(struct publish *p, struct stage_ticker *tk, bool *eof)
 			continue;
 		}
 		if (pubtrack_count(p->track) >= publish_window(p)) {
+			if (!p->paused)
+				p->full_waits++;
+			p->paused = true;
 			/* resume when a quarter of the window is free */
 			ex = publish_wait(p, PUBLISH_POLL_MS,
 					  publish_window(p) / 4 + 1);
 			continue;
 		}
+		p->paused = false;
 		rc = stage_in_read(p->in, &line, &len, PUBLISH_POLL_MS);
 		switch (rc) {
 		case STAGEIO_OK:
