@@ -806,6 +806,7 @@ journal_writer_open(struct journal_writer **wp, const char *dir,
 	enum journal_err rc = JOURNAL_ERR_NOMEM;
 	struct journal_writer *w;
 	struct journal_seg *segs = NULL;
+	pthread_condattr_t ca;
 	size_t n = 0, strays = 0;
 
 	*wp = NULL;
@@ -816,7 +817,12 @@ journal_writer_open(struct journal_writer **wp, const char *dir,
 	}
 	w->dirfd = w->lockfd = w->fd = -1;
 	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
+	/* the thread's deadlines are on the monotonic clock (the default,
+	 * CLOCK_REALTIME, would see them as long past and spin) */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	opts_fill(&w->opts, opts);
 	w->cap = JOURNAL_WRITE_BUF;
 	w->dir = strdup(dir);

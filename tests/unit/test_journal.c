@@ -558,8 +558,9 @@ test_fsync_policy(void)
 {
 	struct journal_opts o;
 	struct journal_writer *w;
-	struct timespec ts = { 0, 300 * 1000000L };
+	struct timespec ts = { 0, 300 * 1000000L }, c0, c1;
 	uint64_t before;
+	long cpu_ms;
 
 	tdir_make();
 	journal_opts_init(&o);
@@ -581,6 +582,20 @@ test_fsync_policy(void)
 	CU_ASSERT_EQUAL(journal_writer_stats(w)->fsyncs, before);
 	nanosleep(&ts, NULL);
 	CU_ASSERT_EQUAL(journal_writer_stats(w)->fsyncs, before + 1);
+	CU_ASSERT_EQUAL(journal_writer_close(w), JOURNAL_OK);
+
+	/* while data waits for its fsync, the thread sleeps (a deadline on
+	 * the wrong clock once made it spin for the whole interval) */
+	o.fsync_interval_ms = 1000;
+	w = wopen(&o);
+	append_n(w, 40, 10);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+	nanosleep(&ts, NULL);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+	cpu_ms = (c1.tv_sec - c0.tv_sec) * 1000 +
+		 (c1.tv_nsec - c0.tv_nsec) / 1000000;
+	CU_ASSERT(cpu_ms < 50);
+	CU_ASSERT_EQUAL(journal_writer_stats(w)->fsyncs, 0);
 	CU_ASSERT_EQUAL(journal_writer_close(w), JOURNAL_OK);
 	tdir_remove();
 }
