@@ -813,7 +813,13 @@ api_handle(struct api *a, const struct api_request *req,
 			  m.allow);
 		return;
 	}
-	if ((post || a->auth_reads) && !authorized(a, req)) {
+	/*
+	 * The page is static (no data in it) and a browser cannot send a
+	 * bearer token when it navigates: it stays open, and the page sends
+	 * the token on every request it makes.
+	 */
+	if ((post || (a->auth_reads && m.route != API_ROUTE_PAGE)) &&
+	    !authorized(a, req)) {
 		resp->www_authenticate = true;
 		api_error(resp, 401, "unauthorized",
 			  req->authorization ? "wrong bearer token"

@@ -2,6 +2,10 @@
 // /usr/bin/chromium through playwright-core, no bundled browser).
 //
 //   node status-page.cjs API_URL FIFO SCREENSHOT PROFILE_DIR
+//   node status-page.cjs API_URL --token TOKEN SCREENSHOT PROFILE_DIR
+//
+// The second form is for API_AUTH_READS=true: the page is opened as
+// /#token=TOKEN and must load, stream and acknowledge with it.
 //
 // Checks: the page loads with the firing alerts and the sensors (with a
 // sparkline), a new event written to the input FIFO appears without a
@@ -13,6 +17,9 @@ const fs = require('fs');
 const { chromium } = require('playwright-core');
 
 const [apiUrl, fifo, shot, profile] = process.argv.slice(2);
+const token = fifo === '--token' ? process.argv[4] : null;
+const shotPath = token ? process.argv[5] : shot;
+const profileDir = token ? process.argv[6] : profile;
 const NEW_ID = 'a0000000-0000-5000-8000-000000000042';
 
 function event(id, kind, status, sensor, value) {
@@ -31,7 +38,7 @@ function check(cond, msg) {
 }
 
 async function main() {
-  const ctx = await chromium.launchPersistentContext(profile, {
+  const ctx = await chromium.launchPersistentContext(profileDir, {
     executablePath: '/usr/bin/chromium',
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
@@ -47,6 +54,13 @@ async function main() {
     let navigations = 0;
     page.on('framenavigated', (f) => { if (f === page.mainFrame()) navigations++; });
 
+    if (token) {
+      await tokenMode(page);
+      check(errors.length === 0, 'console errors: ' + errors.join(' | '));
+      await page.screenshot({ path: shotPath, fullPage: true });
+      console.log('screenshot ' + shotPath);
+      return;
+    }
     await page.goto(apiUrl + '/', { waitUntil: 'load' });
     await page.waitForSelector('#live.on', { timeout: 10000 });
     await page.waitForFunction(() => document.querySelectorAll('#alerts tbody tr').length === 5,
@@ -87,11 +101,29 @@ async function main() {
 
     check(navigations === 1, 'the page navigated ' + navigations + ' times');
     check(errors.length === 0, 'console errors: ' + errors.join(' | '));
-    await page.screenshot({ path: shot, fullPage: true });
-    console.log('screenshot ' + shot);
+    await page.screenshot({ path: shotPath, fullPage: true });
+    console.log('screenshot ' + shotPath);
   } finally {
     await ctx.close();
   }
+}
+
+// API_AUTH_READS: everything through the bearer token from #token=
+async function tokenMode(page) {
+  const plain = await fetch(apiUrl + '/alerts');
+  check(plain.status === 401, 'reads need the token: ' + plain.status);
+  await page.goto(apiUrl + '/#token=' + encodeURIComponent(token), { waitUntil: 'load' });
+  await page.waitForSelector('#live.on', { timeout: 10000 });
+  await page.waitForFunction(() => document.querySelectorAll('#alerts tbody tr').length === 5,
+    null, { timeout: 10000 });
+  check(!page.url().includes('token'), 'the token left the address bar');
+  const id = 'a0000000-0000-5000-8000-000000000007';
+  await page.click('#alerts tr[data-id="' + id + '"] button.ack');
+  await page.waitForSelector('#alerts tr[data-id="' + id + '"] .acked', { timeout: 10000 });
+  const res = await fetch(apiUrl + '/alerts/' + id, { headers: { Authorization: 'Bearer ' + token } });
+  const body = await res.json();
+  check(body.acknowledged && body.acknowledged.by === 'operator', 'ack stored with the token');
+  console.log('token mode: page loaded, streamed and acknowledged with the bearer token');
 }
 
 main().then(() => process.exit(0), (e) => {

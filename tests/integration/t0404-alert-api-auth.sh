@@ -33,10 +33,14 @@ api_stop
 
 note "API_AUTH_READS=true closes every route"
 API_TOKEN=$TOKEN API_AUTH_READS=true api_start
-for p in /health /ready /alerts "/alerts/$ID" /alerts/stream /sensors /sensors/s-1 /metrics /; do
+for p in /health /ready /alerts "/alerts/$ID" /alerts/stream /sensors /sensors/s-1 /metrics; do
 	expect 401 GET "$p"
 	expect 401 GET "$p" -H "Authorization: Bearer nope"
 done
+note "the status page itself is static: open, with no alert data in it"
+expect 200 GET /
+grep -q 'a0000000-0000' "$TMP/body" && fail "alert data in the page"
+grep -q '<title>sensorpipe alerts</title>' "$TMP/body" || fail "not the page"
 for p in /health /alerts "/alerts/$ID" /metrics /; do
 	expect 200 GET "$p" -H "Authorization: Bearer $TOKEN"
 done

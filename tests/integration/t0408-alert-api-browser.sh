@@ -52,4 +52,15 @@ assert_eq 0 "$st" "browser test"
 grep -q '"by":"browser-test"' "$TMP/acks.ndjson" || fail "ack not in the log"
 api_stop
 exec 7>&-
+
+note "API_AUTH_READS: the page works with /#token="
+API_IN=$API_EVENTS
+TOKEN=browser-test-token-0123456789
+API_TOKEN=$TOKEN API_AUTH_READS=true api_start
+st=0
+NODE_PATH=$CACHE/node_modules timeout 90 node "$B/status-page.cjs" "$API_URL" \
+	--token "$TOKEN" "$SP_ROOT/tests/out/alert-api-status-page-token.png" \
+	"$TMP/chromium-profile-2" || st=$?
+assert_eq 0 "$st" "browser test with a token"
+api_stop
 note "ok, screenshot $shot"
