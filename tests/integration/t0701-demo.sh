@@ -99,10 +99,15 @@ check_grafana() {
 			curl -fsS -G "http://127.0.0.1:$DEMO_INFLUX_PORT/query" \
 				--data-urlencode db=sensors --data-urlencode "q=$q" \
 				>"$TMP/grafana.r" || fail "grafana query refused: $q"
-			jq -e '.results[0].error == null and
-				(.results[0].series | length) > 0' "$TMP/grafana.r" \
-				>/dev/null ||
+			jq -e '.results[0].error == null' "$TMP/grafana.r" >/dev/null ||
 				fail "grafana query: $q: $(cat "$TMP/grafana.r")"
+			# rows for all but the annotation of resolved alerts (none
+			# may have resolved yet)
+			case $q in
+			*"'resolved'"*) continue ;;
+			esac
+			jq -e '(.results[0].series | length) > 0' "$TMP/grafana.r" \
+				>/dev/null || fail "grafana query without rows: $q"
 		done
 	note "grafana: $(wc -l <"$TMP/grafana.q") dashboard queries answered"
 }
