@@ -5,7 +5,8 @@
 # MQTT_PUBLISH_FIELD publishes one value; records that cannot fill the
 # template (missing key, empty value, '/', '+', '#', wrong type, not JSON)
 # go to the dead letter with the reason while the stage keeps running (a
-# last good record still arrives); bad templates exit 78; SIGTERM exits 0.
+# last good record still arrives); bad templates exit 78; SIGTERM exits 0;
+# MQTT 5 at QoS 0 works the same.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -114,5 +115,16 @@ EOF
 assert_file_eq "$TMP/expect2" "$TMP/sub2.out"
 assert_eq "missing_field no key 'message'" \
 	"$(jq -r '.reason + " " + .detail' "$TMP/dead.ndjson")" "dead letter for a missing field"
+
+# MQTT 5 and QoS 0 take the same path
+printf '%s\n' '{"rule":"v5","tags":{"sensor_id":"s-5"},"message":"five"}' |
+	MQTT_VERSION=5 MQTT_QOS=0 MQTT_PUBLISH_TOPIC='vals/{tags.sensor_id}/{rule}' \
+	MQTT_PUBLISH_FIELD=message MQTT_CLIENT_ID=sp-t0501-v5 \
+	"$SP_BIN/mqtt-publish" 2>"$TMP/pub3.err" ||
+	fail "mqtt-publish with MQTT 5 failed: $(tail -3 "$TMP/pub3.err")"
+grep -q 'version=5' "$TMP/pub3.err" || fail "not connected with MQTT 5"
+grep -q 'final stats.*published=1 acknowledged=1 ' "$TMP/pub3.err" ||
+	fail "MQTT 5 final stats: $(grep 'final stats' "$TMP/pub3.err")"
+wait_lines "$TMP/sub.out" 8 20
+assert_eq "vals/s-5/v5 five" "$(tail -n 1 "$TMP/sub.out")" "MQTT 5 message"
 stop_pid "$sub" 2
-note "t0501 ok"
