@@ -1423,6 +1423,39 @@ config_programs_text(unsigned stages, char *buf, size_t size)
 	}
 }
 
+/*
+ * Prints text folded at 79 columns: the first line continues at column col,
+ * the others start at column indent. Newlines in text start a new line.
+ */
+static void
+config_fold(FILE *f, const char *text, int col, int indent)
+{
+	const int width = 79;
+	const char *p = text;
+
+	while (*p) {
+		size_t word = strcspn(p, " \n");
+
+		if (col > indent && col + 1 + (int)word > width) {
+			fprintf(f, "\n%*s", indent, "");
+			col = indent;
+		} else if (col > indent) {
+			fputc(' ', f);
+			col++;
+		}
+		fwrite(p, 1, word, f);
+		col += (int)word;
+		p += word;
+		if (*p == '\n') {
+			fprintf(f, "\n%*s", indent, "");
+			col = indent;
+		}
+		while (*p == ' ' || *p == '\n')
+			p++;
+	}
+	fputc('\n', f);
+}
+
 void
 config_usage(const struct config *cfg, FILE *f, const char *synopsis,
 	     const char *description)
@@ -1440,24 +1473,29 @@ config_usage(const struct config *cfg, FILE *f, const char *synopsis,
 		{"--help, -h", "print this help and exit"},
 		{"--version", "print the version and exit"},
 	};
-	char fl[128], opt[160], ty[300];
+	char fl[128], opt[160], ty[300], line[1024];
 
 	fprintf(f, "Usage: %s\n\n", synopsis ? synopsis : cfg->prog);
-	if (description)
-		fprintf(f, "%s\n\n", description);
+	if (description) {
+		config_fold(f, description, 0, 0);
+		fputc('\n', f);
+	}
 	if (cfg->nopts) {
 		fprintf(f, "Options:\n");
 		for (size_t i = 0; i < cfg->nopts; i++) {
 			snprintf(opt, sizeof(opt), "--%s%s%s", cfg->opts[i].name,
 				 cfg->opts[i].arg ? " " : "",
 				 cfg->opts[i].arg ? cfg->opts[i].arg : "");
-			fprintf(f, "  %-24s %s\n", opt, cfg->opts[i].help);
+			fprintf(f, "  %-24s ", opt);
+			config_fold(f, cfg->opts[i].help, 27, 27);
 		}
 		fprintf(f, "\n");
 	}
 	fprintf(f, "Common options:\n");
-	for (size_t i = 0; i < ARRAY_SIZE(common); i++)
-		fprintf(f, "  %-24s %s\n", common[i].opt, common[i].help);
+	for (size_t i = 0; i < ARRAY_SIZE(common); i++) {
+		fprintf(f, "  %-24s ", common[i].opt);
+		config_fold(f, common[i].help, 27, 27);
+	}
 	fprintf(f, "\nEnvironment (precedence: flag > environment > "
 		"FILE.<APP_ENV> > FILE > default;\neach KEY is also a flag, "
 		"MQTT_URL as --mqtt-url VALUE):\n");
@@ -1468,10 +1506,13 @@ config_usage(const struct config *cfg, FILE *f, const char *synopsis,
 			continue;
 		config_flag_name(ki->name, fl, sizeof(fl));
 		config_type_text(ki, ty, sizeof(ty));
-		fprintf(f, "  %s (--%s)\n      %s; %s", ki->name, fl, ki->help, ty);
 		if (ki->def)
-			fprintf(f, "; default %s", ki->def);
-		fprintf(f, "\n");
+			snprintf(line, sizeof(line), "%s; %s; default %s",
+				 ki->help, ty, ki->def);
+		else
+			snprintf(line, sizeof(line), "%s; %s", ki->help, ty);
+		fprintf(f, "  %s (--%s)\n      ", ki->name, fl);
+		config_fold(f, line, 6, 6);
 	}
 	fprintf(f, "\nExit status: 0 done, 64 usage, 65 bad input with --strict, "
 		"69 unavailable,\n74 I/O error, 75 temporary failure, "
