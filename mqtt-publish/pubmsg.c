@@ -16,6 +16,7 @@ enum pubmsg_err
 pubmsg_tpl_parse(struct pubmsg_tpl *t, const char *tpl, char *err,
 		 size_t errsize)
 {
+	enum pubmsg_err rc = PUBMSG_ERR_SYNTAX;
 	char *p, *close;
 
 	memset(t, 0, sizeof(*t));
@@ -38,13 +39,13 @@ pubmsg_tpl_parse(struct pubmsg_tpl *t, const char *tpl, char *err,
 		if (t->nparts == PUBMSG_MAX_PARTS) {
 			snprintf(err, errsize, "more than %d parts",
 				 PUBMSG_MAX_PARTS);
-			goto bad;
+			goto out;
 		}
 		pt = &t->part[t->nparts];
 		if (*p == '}') {
 			snprintf(err, errsize, "'}' without '{' at offset %zu",
 				 (size_t)(p - t->buf));
-			goto bad;
+			goto out;
 		}
 		if (*p != '{') {
 			/* A literal runs to the next brace. */
@@ -55,7 +56,7 @@ pubmsg_tpl_parse(struct pubmsg_tpl *t, const char *tpl, char *err,
 					snprintf(err, errsize,
 						 "wildcard '%c' in a topic to publish to",
 						 p[i]);
-					goto bad;
+					goto out;
 				}
 			}
 			pt->kind = PUBMSG_LITERAL;
@@ -69,12 +70,12 @@ pubmsg_tpl_parse(struct pubmsg_tpl *t, const char *tpl, char *err,
 		if (!close) {
 			snprintf(err, errsize, "'{' without '}' at offset %zu",
 				 (size_t)(p - t->buf));
-			goto bad;
+			goto out;
 		}
 		*close = '\0';
 		if (strchr(p + 1, '{')) {
 			snprintf(err, errsize, "'{' inside a placeholder");
-			goto bad;
+			goto out;
 		}
 		if (strncmp(p + 1, PUBMSG_TAGS_PREFIX,
 			    strlen(PUBMSG_TAGS_PREFIX)) == 0) {
@@ -88,15 +89,16 @@ pubmsg_tpl_parse(struct pubmsg_tpl *t, const char *tpl, char *err,
 		if (pt->len == 0) {
 			snprintf(err, errsize, "an empty placeholder '{%s}'",
 				 p + 1);
-			goto bad;
+			goto out;
 		}
 		t->nparts++;
 		p = close + 1;
 	}
-	return PUBMSG_OK;
-bad:
-	pubmsg_tpl_release(t);
-	return PUBMSG_ERR_SYNTAX;
+	rc = PUBMSG_OK;
+out:
+	if (rc)
+		pubmsg_tpl_release(t);
+	return rc;
 }
 
 void
