@@ -443,7 +443,7 @@ app_run(struct app *a)
 			app_commit(a, now, false);
 			if (sink_backlog(a->sink) >= max_buffered) {
 				/* backpressure: let the writers catch up */
-				sink_seal_all(a->sink);
+				sink_seal_idle(a->sink);
 				sink_wait(a->sink, app_min_wait(flush_wait,
 								wait < 200 ? wait : 200));
 				busy = false;

@@ -590,6 +590,23 @@ sink_tick(struct sink *s, int64_t now_ms)
 }
 
 void
+sink_seal_idle(struct sink *s)
+{
+	for (unsigned i = 0; i < s->nw; i++) {
+		struct sink_writer *w = &s->w[i];
+		bool idle;
+
+		if (!w->open || w->open->n == 0)
+			continue;
+		pthread_mutex_lock(&s->mu);
+		idle = w->head == NULL;
+		pthread_mutex_unlock(&s->mu);
+		if (idle)
+			sink_seal(s, w);
+	}
+}
+
+void
 sink_seal_all(struct sink *s)
 {
 	for (unsigned i = 0; i < s->nw; i++)

@@ -68,8 +68,15 @@ enum sink_err sink_add(struct sink *s, const char *line, size_t len,
 /* Seals batches whose first point is flush_ms old; returns the ms until
  * the next one is due (-1: no open batch). Main thread only. */
 int64_t sink_tick(struct sink *s, int64_t now_ms);
-/* Seals every open batch (backpressure, shutdown). Main thread only. */
+/* Seals every open batch (shutdown). Main thread only. */
 void sink_seal_all(struct sink *s);
+/*
+ * Seals the open batches of writers with nothing queued: at the buffer
+ * limit, this keeps every writer busy without cutting batches short while
+ * they still have work (cutting them all would shrink batches for as long
+ * as the limit holds). Main thread only.
+ */
+void sink_seal_idle(struct sink *s);
 
 /* Points held, in open and queued batches. */
 uint64_t sink_backlog(struct sink *s);

@@ -3,7 +3,7 @@
 real influxd will not give on demand: 429 with Retry-After, 503, 413 above a
 size, slow answers (client timeouts), 401/404 until "fixed".
 
-    fake_influx.py PORT LOG [--script JSON] [--max-lines N]
+    fake_influx.py PORT LOG [--script JSON] [--max-lines N] [--delay S]
 
 Every request to /write or /api/v2/write is logged to LOG as one JSON line:
     {"t": <unix time>, "path": ..., "query": {...}, "status": <sent>,
@@ -14,7 +14,9 @@ and the points of every accepted (2xx) request are appended to LOG.points.
 --script is a JSON list of answers used in order, one per write request,
 then 204 for ever: {"status": 429, "headers": {"Retry-After": "2"},
 "body": "...", "delay": 3.0}. --max-lines N answers 413 to a body of more
-than N points (checked before the script). HTTP/1.1 keep-alive.
+than N points (checked before the script). --delay S answers every request
+after S seconds (unless its script step says otherwise). HTTP/1.1
+keep-alive.
 """
 import gzip
 import json
@@ -28,10 +30,14 @@ PORT = int(sys.argv[1])
 LOG = sys.argv[2]
 SCRIPT = []
 MAX_LINES = 0
+DELAY = 0.0
 args = sys.argv[3:]
 while args:
     if args[0] == "--script":
         SCRIPT = json.loads(args[1])
+        args = args[2:]
+    elif args[0] == "--delay":
+        DELAY = float(args[1])
         args = args[2:]
     elif args[0] == "--max-lines":
         MAX_LINES = int(args[1])
@@ -86,8 +92,8 @@ class Handler(BaseHTTPRequestHandler):
                 step = SCRIPT.pop(0)
             else:
                 step = {"status": 204}
-        if step.get("delay"):
-            time.sleep(step["delay"])
+        if step.get("delay", DELAY):
+            time.sleep(step.get("delay", DELAY))
         status = step.get("status", 204)
         rec = {"t": time.time(), "path": url.path,
                "query": {k: v[0] for k, v in parse_qs(url.query).items()},

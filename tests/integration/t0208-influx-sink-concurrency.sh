@@ -3,7 +3,9 @@
 # inside a series. 20 series each get 60 updates of the same point (same
 # series and time, values 0..59) spread over many small batches; InfluxDB
 # keeps the last write of a point, so every series must end at 59. The fake
-# server shows four connections sharing the requests.
+# server shows four connections sharing the requests. At the buffer limit
+# (a slow server, INFLUX_MAX_BUFFERED=1000, two writers) batches stay full:
+# the limit must not cut them short.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -35,4 +37,20 @@ wait_for 10 curl -sf "http://127.0.0.1:$port/ping"
 	<"$TMP/in.ndjson" 2>"$TMP/err2" || fail "exit status $?"
 assert_eq 4 "$(jq -r .peer "$TMP/fake.log" | sort -u | wc -l)" "connections"
 assert_eq 1200 "$(wc -l <"$TMP/fake.log.points")" "points received"
+# a slow server: 30 ms a request, the buffer limit holds the reading back
+port=$(free_port)
+spawn python3 "$SP_ROOT/tests/integration/fake_influx.py" "$port" \
+	"$TMP/slow.log" --delay 0.03 2>"$TMP/slow.err"
+wait_for 10 curl -sf "http://127.0.0.1:$port/ping"
+python3 -c '
+for i in range(20000):
+    print("{\"time\":\"2026-11-26T04:%02d:%02d.%03dZ\",\"measurement\":\"env\",\"tags\":{\"sensor_id\":\"s-%d\"},\"fields\":{\"v\":%d}}" % (i // 60000, i // 1000 % 60, i % 1000, i % 50, i))
+' >"$TMP/many.ndjson"
+"$SP_BIN/influx-sink" --influx-url "http://127.0.0.1:$port" \
+	--influx-concurrency 2 --influx-batch-size 100 \
+	--influx-max-buffered 1000 --stats-interval 0 \
+	<"$TMP/many.ndjson" 2>"$TMP/err3" || fail "exit status $?"
+assert_eq 20000 "$(wc -l <"$TMP/slow.log.points")" "points received (slow)"
+short=$(jq -r 'select(.lines < 100) | .lines' "$TMP/slow.log" | wc -l)
+[ "$short" -le 4 ] || fail "$short of $(wc -l <"$TMP/slow.log") requests under 100 points at the buffer limit"
 note "t0208 ok"
