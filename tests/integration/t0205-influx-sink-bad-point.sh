@@ -5,7 +5,9 @@
 # holds floats (influxd answers "partial write ... dropped=1"). Each time the
 # sink bisects the batch: 4,999 points are written, the bad one is in the
 # dead letter with the server's message, its input line and its line
-# protocol; exit status 0.
+# protocol; exit status 0. Also: the database dropped under a running sink
+# answers 404 "database not found"; with INFLUX_CREATE_DB the sink creates
+# it again and writes the next batch.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -53,4 +55,31 @@ assert_eq 4999 "$(influx_query t0205 'SELECT COUNT(v) FROM new' |
 	jq '.results[0].series[0].values[0][1]')" "case a: points written"
 assert_eq 5000 "$(influx_query t0205 'SELECT COUNT(v) FROM old' |
 	jq '.results[0].series[0].values[0][1]')" "case b: points written (+1 before)"
+# -- the database dropped while the sink runs: 404, CREATE DATABASE, write
+mkfifo "$TMP/in"
+exec 3<>"$TMP/in"
+spawn "$SP_BIN/influx-sink" --influx-url "$INFLUX_URL" --influx-db t0205c \
+	--influx-flush-interval 100ms --stats-interval 0 <"$TMP/in" \
+	2>"$TMP/err.c" 3>&-
+sink=$LAST_PID
+head -n 1 "$TMP/a.ndjson" >&3
+count_c() {
+	influx_query t0205c 'SELECT COUNT(v) FROM new' |
+		jq '.results[0].series[0].values[0][1] // 0'
+}
+has_one() {
+	[ "$(count_c)" = 1 ]
+}
+wait_for 10 has_one
+influx_exec 'DROP DATABASE t0205c'
+sed -n '2,3p' "$TMP/a.ndjson" >&3
+has_two() {
+	[ "$(count_c)" = 2 ]
+}
+wait_for 10 has_two
+exec 3>&-
+stop_pid "$sink" 10
+assert_eq 0 "$LAST_STATUS" "exit status after the database came back"
+grep -q "info: created database 't0205c'" "$TMP/err.c" ||
+	fail "no 'created database' in the log"
 note "t0205 ok: $requests requests"
