@@ -428,6 +428,14 @@ influx_from_curl(CURLcode cc)
 		return INFLUX_ERR_ABORTED;
 	case CURLE_OUT_OF_MEMORY:
 		return INFLUX_ERR_NOMEM;
+	/* waiting will not fix these: someone must fix the URL or TLS set-up */
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CIPHER:
+		return INFLUX_ERR_REQUEST;
 	default:
 		return INFLUX_ERR_NETWORK;
 	}

@@ -39,7 +39,8 @@ enum influx_err {
 	INFLUX_ERR_TOO_LARGE,	/* 413: the body is over the server's limit */
 	INFLUX_ERR_AUTH,	/* 401 or 403 */
 	INFLUX_ERR_NOT_FOUND,	/* 404: database, bucket or org missing */
-	INFLUX_ERR_REQUEST,	/* another 4xx: the request is wrong (config) */
+	INFLUX_ERR_REQUEST,	/* another 4xx, a bad URL or TLS certificate:
+				 * the request is wrong (configuration) */
 	INFLUX_ERR_ABORTED,	/* the abort flag was raised mid-request */
 	INFLUX_ERR_NOMEM,
 	INFLUX_ERR_CURL,	/* libcurl or zlib refused to set up */
