@@ -69,6 +69,7 @@ struct engine {
 	uint64_t reasons[RECORD_ERR_NOMEM + 2];
 	int64_t last_input_ms, next_save_ms, start_ms;
 	double cpu_start;
+	bool ran;
 	long rss_start_kib;
 };
 
@@ -479,10 +480,33 @@ engine_run(struct engine *eng)
 	return ex;
 }
 
+/* Input and output; -1 to go on, else the exit code. */
+static int
+engine_open(struct engine *eng, struct config *cfg)
+{
+	enum stageio_err rc;
+
+	rc = stage_in_open(&eng->in, cfg);
+	if (rc != STAGEIO_OK) {
+		log_error("cannot open input '%s': %s", cfg->in ? cfg->in : "-",
+			  stageio_strerror(rc));
+		eng->in = NULL;
+		return rc == STAGEIO_ERR_USAGE ? EX_USAGE : EX_NOINPUT;
+	}
+	rc = stage_out_open(&eng->out, cfg);
+	if (rc != STAGEIO_OK) {
+		log_error("cannot open output '%s': %s",
+			  cfg->out ? cfg->out : "-", stageio_strerror(rc));
+		eng->out = NULL;
+		return rc == STAGEIO_ERR_USAGE ? EX_USAGE : EX_CANTCREAT;
+	}
+	return -1;
+}
+
 static void
 engine_release(struct engine *eng)
 {
-	if (eng->eval)
+	if (eng->ran)
 		engine_log_stats(eng, "done", time_mono_ms());
 	llm_free(eng->llm);
 	eval_free(eng->eval);
@@ -511,19 +535,14 @@ main(int argc, char *argv[])
 	memset(&eng, 0, sizeof(eng));
 	eng.start_ms = time_mono_ms();
 	ex = engine_setup(&eng, &cfg);
-	if (ex < 0 && stage_in_open(&eng.in, &cfg) != STAGEIO_OK) {
-		log_error("cannot open input");
-		ex = EX_NOINPUT;
-	}
-	if (ex < 0 && stage_out_open(&eng.out, &cfg) != STAGEIO_OK) {
-		log_error("cannot open output");
-		ex = EX_CANTCREAT;
-	}
+	if (ex < 0)
+		ex = engine_open(&eng, &cfg);
 	if (ex < 0) {
 		stage_ticker_init(&eng.stats, config_num(&cfg, CK_STATS_INTERVAL));
 		eng.rss_start_kib = engine_rss_kib();
 		eng.start_ms = time_mono_ms();
 		eng.cpu_start = engine_cpu_s();
+		eng.ran = true;
 		ex = engine_run(&eng);
 	}
 	if (eng.out) {
