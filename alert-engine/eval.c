@@ -200,7 +200,8 @@ eval_candidates(struct eval *e, const char *measurement,
 	const char *ms[2] = {measurement, "*"};
 	size_t n = 0, nm = 0;
 
-	for (int m = 0; m < 2; m++) {
+	/* a measurement literally named "*" looks at its buckets once */
+	for (int m = 0; m < (strcmp(measurement, "*") == 0 ? 1 : 2); m++) {
 		for (size_t t = 0; t <= ntags; t++) {
 			const struct eval_bucket *b;
 
@@ -214,13 +215,18 @@ eval_candidates(struct eval *e, const char *measurement,
 			b = eval_bucket_find(e, e->key.buf, e->key.len, false);
 			if (!b)
 				continue;
+			/* \x1f inside names could make two lookups meet one
+			 * bucket: never copy past the array, drop repeats */
+			if (n + b->n > e->rules->n)
+				continue;
 			memcpy(idx + n, b->rules, b->n * sizeof(*idx));
 			n += b->n;
 		}
 	}
 	qsort(idx, n, sizeof(*idx), eval_cmp_u32);
 	for (size_t i = 0; i < n; i++)
-		if (rules_match_series(&e->rules->v[idx[i]], measurement, tags,
+		if ((i == 0 || idx[i] != idx[i - 1]) &&
+		    rules_match_series(&e->rules->v[idx[i]], measurement, tags,
 				       ntags))
 			e->tmp[nm++] = &e->rules->v[idx[i]];
 	return nm;

@@ -223,6 +223,22 @@ static const struct scenario scenarios[] = {
 	  {"s1", "humidity", 10, 20, ""},
 	  {"s1", "status", 0, 25, ""},
 	  {"s1", NULL, 85, 30, "fired hot s1 85@0;"}}},
+	{"rule index: measurement, exact and glob where",
+	 "[{\"name\":\"r1\",\"measurement\":\"env\",\"field\":\"temperature\","
+	 "\"where\":{\"site\":\"a\"},\"above\":80},"
+	 "{\"name\":\"r2\",\"field\":\"temperature\",\"where\":{\"site\":\"b\"},"
+	 "\"above\":80},"
+	 "{\"name\":\"r3\",\"measurement\":\"power\",\"field\":\"temperature\","
+	 "\"above\":80},"
+	 "{\"name\":\"r4\",\"field\":\"temperature\",\"where\":{\"site\":\"[ab]\","
+	 "\"sensor_id\":\"s1\"},\"above\":80},"
+	 "{\"name\":\"r5\",\"field\":\"temperature\",\"where\":"
+	 "{\"sensor_id\":\"s*\"},\"above\":80},"
+	 "{\"name\":\"r6\",\"field\":\"temperature\",\"where\":"
+	 "{\"room\":\"*\"},\"above\":80}]", 5, 0, 600,
+	 {{"s1", NULL, 85, 0, "fired r1 s1 85@0;fired r4 s1 85@0;fired r5 s1 85@0;"},
+	  {"s2", NULL, 85, 1, "fired r1 s2 85@1;fired r5 s2 85@1;"},
+	  {"x1", NULL, 85, 2, "fired r1 x1 85@2;"}}},
 	{"two rules on one field, in rule order",
 	 "[{\"name\":\"warm\",\"field\":\"temperature\",\"above\":30},"
 	 "{\"name\":\"humid\",\"field\":\"humidity\",\"above\":90},"
