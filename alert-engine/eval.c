@@ -38,7 +38,7 @@ struct eval_entry {
 	int64_t last_t;			/* newest reading time applied */
 	int64_t flap_start;
 	int64_t stable_since;		/* held: clear since, or EVAL_NEVER */
-	double recent[EVAL_RECENT];
+	float recent[EVAL_RECENT];	/* for the LLM prompt only */
 	uint32_t flap_count;
 	uint8_t phase;
 	uint8_t held;
@@ -984,7 +984,7 @@ eval_step(struct eval *e, const struct eval_series *s, struct eval_entry *en,
 	}
 	en->last_t = te;
 	en->seen = 1;
-	en->recent[en->rpos] = v;
+	en->recent[en->rpos] = (float)v;
 	en->rpos = (uint8_t)((en->rpos + 1) % EVAL_RECENT);
 	if (en->nrecent < EVAL_RECENT)
 		en->nrecent++;
@@ -1303,7 +1303,7 @@ eval_restore(struct eval *e, const struct eval_state_view *v)
 	en->nrecent = (uint8_t)(v->nrecent > EVAL_RECENT ? EVAL_RECENT :
 							     v->nrecent);
 	for (size_t j = 0; j < en->nrecent; j++)
-		en->recent[j] = v->recent[j];
+		en->recent[j] = (float)v->recent[j];
 	en->rpos = (uint8_t)(en->nrecent % EVAL_RECENT);
 	if (v->nhist && (en->rule->cond == RULES_RATE_ABOVE ||
 			 en->rule->cond == RULES_RATE_BELOW)) {

@@ -423,7 +423,9 @@ engine_run(struct engine *eng)
 	eng->next_save_ms = eng->last_input_ms +
 			    config_num(eng->cfg, CK_ALERT_STATE_INTERVAL);
 	while (ex < 0 && !stage_stop) {
-		rc = stage_in_read(eng->in, &line, &len, engine_timeout(eng));
+		/* with a line ready no wait is needed (and no clock read) */
+		rc = stage_in_read(eng->in, &line, &len,
+				   burst ? 0 : engine_timeout(eng));
 		switch (rc) {
 		case STAGEIO_OK:
 			ex = engine_line(eng, line, len);

@@ -46,7 +46,7 @@ for run in 1 2 3; do
 	rss=$(val rss_delta_kib)
 	mem=$(val state_mem)
 	wall_ms=$(((t1 - t0) / 1000000))
-	echo "run $run: rate_in=$(val rate_in)/s (loop) $((n * 1000 / wall_ms))/s (process, ${wall_ms} ms)" \
+	echo "run $run: rate_in=$(val rate_in)/s (loop) $((n * 1000 / wall_ms))/s (process, ${wall_ms} ms) rate_cpu=$(val rate_cpu)/s (loop, per CPU second)" \
 		"events=$(wc -l <"$out/alerts.ndjson") states=$states" \
 		"rss_delta=${rss}KiB bytes/state(rss)=$((rss * 1024 / states))" \
 		"bytes/state(alloc)=$((mem / states))"
