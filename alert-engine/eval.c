@@ -38,7 +38,6 @@ struct eval_entry {
 	int64_t last_t;			/* newest reading time applied */
 	int64_t flap_start;
 	int64_t stable_since;		/* held: clear since, or EVAL_NEVER */
-	float recent[EVAL_RECENT];	/* for the LLM prompt only */
 	uint32_t flap_count;
 	uint8_t phase;
 	uint8_t held;
@@ -47,6 +46,8 @@ struct eval_entry {
 	uint8_t seen;
 	uint8_t cond;			/* rule->cond, without the pointer chase */
 };
+
+_Static_assert(sizeof(struct eval_entry) == 64, "a state is one cache line");
 
 struct eval_group {
 	const char *field;
@@ -66,7 +67,16 @@ struct eval_series {
 	uint32_t nany;			/* field-less deadman entries first */
 	struct eval_group *groups;
 	uint32_t ngroups;
+	float *recent;			/* EVAL_RECENT per entry, or NULL */
 };
+
+/* The last values of an entry (LLM prompts): kept beside the entries, and
+ * only when opts.keep_recent, so that a state is one cache line. */
+static float *
+eval_recent(const struct eval_series *s, const struct eval_entry *en)
+{
+	return s->recent ? s->recent + (en - s->entries) * EVAL_RECENT : NULL;
+}
 
 /*
  * The rule index: each rule sits in one bucket, keyed by its measurement
@@ -451,7 +461,7 @@ eval_series_new(struct eval *e, const char *key, size_t keylen, uint64_t h,
 		const char *measurement, const struct tag *tags, size_t ntags)
 {
 	struct eval_series *s;
-	size_t nm, k = 0, strs, off_groups, off_entries, size;
+	size_t nm, k = 0, strs, off_groups, off_entries, off_recent, size;
 	uint32_t ng = 0;
 	char *p;
 
@@ -461,11 +471,16 @@ eval_series_new(struct eval *e, const char *key, size_t keylen, uint64_t h,
 		strs += strlen(tags[i].key) + strlen(tags[i].value) + 2;
 	off_groups = (sizeof(*s) + ntags * sizeof(*s->tags) + strs + 15) &
 		     ~(size_t)15;
-	off_entries = (off_groups + nm * sizeof(*s->groups) + 15) & ~(size_t)15;
-	size = off_entries + nm * sizeof(*s->entries);
-	s = calloc(1, size);
+	/* states on cache-line boundaries: one line each */
+	off_entries = (off_groups + nm * sizeof(*s->groups) + 63) & ~(size_t)63;
+	off_recent = off_entries + nm * sizeof(*s->entries);
+	size = off_recent + (e->opts.keep_recent ?
+			     nm * EVAL_RECENT * sizeof(float) : 0);
+	size = (size + 63) & ~(size_t)63;
+	s = aligned_alloc(64, size);
 	if (!s)
 		return NULL;
+	memset(s, 0, size);
 	s->hash = h;
 	s->newest = EVAL_NEVER;
 	s->tags = (struct tag *)(s + 1);
@@ -484,6 +499,8 @@ eval_series_new(struct eval *e, const char *key, size_t keylen, uint64_t h,
 	p[keylen] = '\0';
 	s->groups = (struct eval_group *)((char *)s + off_groups);
 	s->entries = (struct eval_entry *)((char *)s + off_entries);
+	if (e->opts.keep_recent)
+		s->recent = (float *)((char *)s + off_recent);
 	for (size_t i = 0; i < nm; i++)
 		if (!e->tmp[i]->field)
 			eval_entry_init(&s->entries[k++], e->tmp[i]);
@@ -803,6 +820,7 @@ eval_emit(struct eval *e, const struct eval_series *s,
 	struct eval_fill f = {.s = s, .r = r};
 	char vbuf[DOUBLE_STR_MAX], tbuf[DOUBLE_STR_MAX], lo[DOUBLE_STR_MAX];
 	char hi[DOUBLE_STR_MAX], dbuf[48], since[RFC3339_MAX];
+	const float *rec;
 
 	memset(&ev, 0, sizeof(ev));
 	if (eval_id_into(&e->name, r->name, s->key, en->since,
@@ -841,13 +859,14 @@ eval_emit(struct eval *e, const struct eval_series *s,
 	ev.alert.summary_source = "fallback";
 	ev.rule = r;
 	ev.series = s->key;
-	for (size_t i = 0; i < en->nrecent; i++) {
+	rec = eval_recent(s, en);
+	for (size_t i = 0; rec && i < en->nrecent; i++) {
 		size_t k = (en->rpos + EVAL_RECENT - en->nrecent + i) %
 			   EVAL_RECENT;
 
-		ev.recent[i] = en->recent[k];
+		ev.recent[i] = rec[k];
 	}
-	ev.nrecent = en->nrecent;
+	ev.nrecent = rec ? en->nrecent : 0;
 	ev.episode = en;
 	emit(ctx, &ev);
 }
@@ -984,10 +1003,12 @@ eval_step(struct eval *e, const struct eval_series *s, struct eval_entry *en,
 	}
 	en->last_t = te;
 	en->seen = 1;
-	en->recent[en->rpos] = (float)v;
-	en->rpos = (uint8_t)((en->rpos + 1) % EVAL_RECENT);
-	if (en->nrecent < EVAL_RECENT)
-		en->nrecent++;
+	if (s->recent) {
+		s->recent[(en - s->entries) * EVAL_RECENT + en->rpos] = (float)v;
+		en->rpos = (uint8_t)((en->rpos + 1) % EVAL_RECENT);
+		if (en->nrecent < EVAL_RECENT)
+			en->nrecent++;
+	}
 	e->stats.steps++;
 	if (rate && !eval_rate(e, en, te, v, &x))
 		return;
@@ -1229,6 +1250,7 @@ int
 eval_foreach_state(const struct eval *e, eval_visit_fn fn, void *ctx)
 {
 	struct eval_state_view v;
+	const float *rec;
 	int rc;
 
 	for (size_t i = 0; i < e->nlist; i++) {
@@ -1260,11 +1282,11 @@ eval_foreach_state(const struct eval *e, eval_visit_fn fn, void *ctx)
 				v.last_t = s->newest;
 			v.flap_start = en->flap_start;
 			v.stable_since = en->stable_since;
-			v.nrecent = en->nrecent;
-			for (size_t j = 0; j < en->nrecent; j++)
-				v.recent[j] = en->recent[(en->rpos + EVAL_RECENT -
-							  en->nrecent + j) %
-							 EVAL_RECENT];
+			rec = eval_recent(s, en);
+			v.nrecent = rec ? en->nrecent : 0;
+			for (size_t j = 0; j < v.nrecent; j++)
+				v.recent[j] = rec[(en->rpos + EVAL_RECENT -
+						   en->nrecent + j) % EVAL_RECENT];
 			if (en->hist) {
 				v.nhist = en->hist->n;
 				memcpy(v.hist_t, en->hist->t, sizeof(v.hist_t));
@@ -1283,6 +1305,7 @@ eval_restore(struct eval *e, const struct eval_state_view *v)
 {
 	struct eval_series *s;
 	struct eval_entry *en = NULL;
+	float *rec;
 
 	s = eval_series_get(e, v->measurement, v->tags, v->ntags);
 	if (!s)
@@ -1300,10 +1323,11 @@ eval_restore(struct eval *e, const struct eval_state_view *v)
 	en->flap_start = v->flap_start;
 	en->stable_since = v->stable_since;
 	en->seen = 1;
-	en->nrecent = (uint8_t)(v->nrecent > EVAL_RECENT ? EVAL_RECENT :
-							     v->nrecent);
+	rec = eval_recent(s, en);
+	en->nrecent = (uint8_t)(!rec ? 0 : v->nrecent > EVAL_RECENT ?
+				EVAL_RECENT : v->nrecent);
 	for (size_t j = 0; j < en->nrecent; j++)
-		en->recent[j] = (float)v->recent[j];
+		rec[j] = (float)v->recent[j];
 	en->rpos = (uint8_t)(en->nrecent % EVAL_RECENT);
 	if (v->nhist && (en->rule->cond == RULES_RATE_ABOVE ||
 			 en->rule->cond == RULES_RATE_BELOW)) {

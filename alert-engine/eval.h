@@ -64,6 +64,7 @@ struct eval_opts {
 	int64_t lateness_ns;
 	unsigned flap_count;	/* 0: no flap detection */
 	int64_t flap_window_ns;
+	bool keep_recent;	/* keep the last values of each state (LLM) */
 };
 
 #define EVAL_RECENT 4

@@ -232,6 +232,7 @@ engine_setup(struct engine *eng, struct config *cfg)
 	eo.lateness_ns = config_num(cfg, CK_ALERT_LATENESS) * 1000000;
 	eo.flap_count = (unsigned)config_num(cfg, CK_ALERT_FLAP_COUNT);
 	eo.flap_window_ns = config_num(cfg, CK_ALERT_FLAP_WINDOW) * 1000000;
+	eo.keep_recent = engine_llm_enabled(cfg);
 	if (eval_new(&eng->eval, &eng->rules, &eo) != EVAL_OK) {
 		log_error("cannot start the rule engine: out of memory");
 		return EX_OSERR;
