@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ndjson.h"
@@ -109,15 +108,6 @@ ndjson_compact(struct ndjson_reader *r)
 	r->start = 0;
 }
 
-static int64_t
-ndjson_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Reads once into the buffer. Returns NDJSON_OK when data or EOF arrived,
  * NDJSON_TIMEOUT when the deadline passed or a signal interrupted the wait,
@@ -136,7 +126,7 @@ ndjson_fill(struct ndjson_reader *r, int timeout_ms, int64_t deadline)
 		if (timeout_ms >= 0) {
 			wait = 0;
 			if (timeout_ms > 0) {
-				int64_t left = deadline - ndjson_now_ms();
+				int64_t left = deadline - time_mono_ms();
 
 				wait = left > 0 ? (int)left : 0;
 			}
@@ -176,7 +166,7 @@ enum ndjson_err
 ndjson_read(struct ndjson_reader *r, const char **line, size_t *len,
 	    int timeout_ms)
 {
-	int64_t deadline = timeout_ms > 0 ? ndjson_now_ms() + timeout_ms : 0;
+	int64_t deadline = timeout_ms > 0 ? time_mono_ms() + timeout_ms : 0;
 	enum ndjson_err rc;
 	char *nl;
 	size_t from, raw;
