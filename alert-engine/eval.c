@@ -282,9 +282,7 @@ eval_new(struct eval **ep, const struct rules *rules,
 static void
 eval_series_free(struct eval_series *s)
 {
-	for (uint32_t i = 0; i < s->nentries; i++)
-		free(s->entries[i].hist);
-	free(s);
+	free(s);	/* states and samples live in the same block */
 }
 
 void
@@ -461,7 +459,8 @@ eval_series_new(struct eval *e, const char *key, size_t keylen, uint64_t h,
 		const char *measurement, const struct tag *tags, size_t ntags)
 {
 	struct eval_series *s;
-	size_t nm, k = 0, strs, off_groups, off_entries, off_recent, size;
+	size_t nm, k = 0, strs, off_groups, off_entries, off_recent, off_hist;
+	size_t size, nrate = 0;
 	uint32_t ng = 0;
 	char *p;
 
@@ -473,7 +472,13 @@ eval_series_new(struct eval *e, const char *key, size_t keylen, uint64_t h,
 		     ~(size_t)15;
 	/* states on cache-line boundaries: one line each */
 	off_entries = (off_groups + nm * sizeof(*s->groups) + 63) & ~(size_t)63;
-	off_recent = off_entries + nm * sizeof(*s->entries);
+	/* rate samples right after the states they belong to */
+	for (size_t i = 0; i < nm; i++)
+		if (e->tmp[i]->cond == RULES_RATE_ABOVE ||
+		    e->tmp[i]->cond == RULES_RATE_BELOW)
+			nrate++;
+	off_hist = off_entries + nm * sizeof(*s->entries);
+	off_recent = off_hist + nrate * sizeof(struct eval_hist);
 	size = off_recent + (e->opts.keep_recent ?
 			     nm * EVAL_RECENT * sizeof(float) : 0);
 	size = (size + 63) & ~(size_t)63;
@@ -525,6 +530,11 @@ eval_series_new(struct eval *e, const char *key, size_t keylen, uint64_t h,
 	}
 	s->nentries = (uint32_t)k;
 	s->ngroups = ng;
+	for (uint32_t i = 0, nh = 0; i < s->nentries; i++)
+		if (s->entries[i].cond == RULES_RATE_ABOVE ||
+		    s->entries[i].cond == RULES_RATE_BELOW)
+			s->entries[i].hist = (struct eval_hist *)((char *)s +
+				off_hist) + nh++;
 	if (eval_insert(e, s) != 0) {
 		free(s);
 		return NULL;
@@ -916,21 +926,15 @@ eval_threshold(const struct rule *r, double x)
 
 /* Rate over irregular spacing (eval.h). Returns false without a base. */
 static bool
-eval_rate(struct eval *e, struct eval_entry *en, int64_t t, double v,
-	  double *rate)
+eval_rate(struct eval_entry *en, int64_t t, double v, double *rate)
 {
 	struct eval_hist *h = en->hist;
 	const struct rule *r = en->rule;
 	bool have = false;
 	size_t drop = 0;
 
-	if (!h) {
-		h = calloc(1, sizeof(*h));
-		if (!h)
-			return false;
-		en->hist = h;
-		e->memory += sizeof(*h);
-	}
+	if (!h)
+		return false;
 	while (drop < h->n && h->t[drop] < t - r->per_ns)
 		drop++;
 	if (drop) {
@@ -1010,7 +1014,7 @@ eval_step(struct eval *e, const struct eval_series *s, struct eval_entry *en,
 			en->nrecent++;
 	}
 	e->stats.steps++;
-	if (rate && !eval_rate(e, en, te, v, &x))
+	if (rate && !eval_rate(en, te, v, &x))
 		return;
 	switch ((enum eval_phase)en->phase) {
 	case EVAL_OK_PHASE:
@@ -1329,14 +1333,7 @@ eval_restore(struct eval *e, const struct eval_state_view *v)
 	for (size_t j = 0; j < en->nrecent; j++)
 		rec[j] = (float)v->recent[j];
 	en->rpos = (uint8_t)(en->nrecent % EVAL_RECENT);
-	if (v->nhist && (en->rule->cond == RULES_RATE_ABOVE ||
-			 en->rule->cond == RULES_RATE_BELOW)) {
-		if (!en->hist) {
-			en->hist = calloc(1, sizeof(*en->hist));
-			if (!en->hist)
-				return EVAL_ERR_NOMEM;
-			e->memory += sizeof(*en->hist);
-		}
+	if (v->nhist && en->hist) {
 		en->hist->n = (uint8_t)(v->nhist > EVAL_HIST ? EVAL_HIST :
 							      v->nhist);
 		memcpy(en->hist->t, v->hist_t, sizeof(en->hist->t));
