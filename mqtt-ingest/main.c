@@ -126,6 +126,15 @@ ingest_reject(struct ingest *ing, enum payload_err err,
 	return 0;
 }
 
+static void
+ingest_log_out_error(const struct ingest *ing, enum stageio_err orc)
+{
+	const char *m = stage_out_errmsg(ing->out);
+
+	log_error("cannot write readings to the output: %s%s%s",
+		  stageio_strerror(orc), m ? ": " : "", m ? m : "");
+}
+
 /* Paho's receive thread: convert, write, flush; return only when durable. */
 static int
 ingest_on_message(void *ctx, const struct mqttconn_msg *m)
@@ -168,10 +177,7 @@ ingest_on_message(void *ctx, const struct mqttconn_msg *m)
 	}
 	pthread_mutex_unlock(&ing->out_mu);
 	if (orc) {
-		log_error("cannot write readings to the output: %s%s%s",
-			  stageio_strerror(orc),
-			  stage_out_errmsg(ing->out) ? ": " : "",
-			  stage_out_errmsg(ing->out) ? stage_out_errmsg(ing->out) : "");
+		ingest_log_out_error(ing, orc);
 		ing->fatal_ex = EX_IOERR;
 		return -1;
 	}
@@ -320,10 +326,7 @@ ingest_flush_pending(struct ingest *ing)
 		orc = stage_out_flush(ing->out);
 	pthread_mutex_unlock(&ing->out_mu);
 	if (orc) {
-		log_error("cannot write readings to the output: %s%s%s",
-			  stageio_strerror(orc),
-			  stage_out_errmsg(ing->out) ? ": " : "",
-			  stage_out_errmsg(ing->out) ? stage_out_errmsg(ing->out) : "");
+		ingest_log_out_error(ing, orc);
 		return -1;
 	}
 	return 0;
