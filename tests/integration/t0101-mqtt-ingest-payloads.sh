@@ -13,6 +13,13 @@ export MQTT_URL MQTT_CLIENT_ID=sp-t0101 MQTT_TOPICS='sensors/#,other/#' \
 	MQTT_TOPIC_TEMPLATE='sensors/{site}/{sensor_id}/{measurement}' \
 	MQTT_TAG_KEYS=sensor_id,site,room MQTT_MAX_PAYLOAD=1KiB \
 	DEAD_LETTER_FILE="$TMP/dead.ndjson" STATS_INTERVAL=500ms
+# a dead-letter file that cannot be opened stops the start (docs: 73)
+st=0
+"$SP_BIN/mqtt-ingest" --dead-letter "$TMP/no/such/dir/dead.ndjson" \
+	</dev/null >"$TMP/dl.out" 2>"$TMP/dl.err" || st=$?
+assert_eq 73 "$st" "exit status with an unopenable dead-letter file"
+grep -q "cannot open dead-letter file '$TMP/no/such/dir/dead.ndjson'" \
+	"$TMP/dl.err" || fail "no message naming the dead-letter file"
 spawn "$SP_BIN/mqtt-ingest" >"$TMP/out.ndjson" 2>"$TMP/err.log"
 ing=$LAST_PID
 wait_for 10 grep -q 'subscribed' "$TMP/err.log"
