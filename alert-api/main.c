@@ -178,8 +178,45 @@ start_http(struct app *app)
 	return 0;
 }
 
-/* Applies one input line; bad lines are counted and dead-lettered (false). */
-static bool
+/*
+ * A line that is not an alert event: counted, warned, dead-lettered.
+ * Returns EX_OK to go on, EX_IOERR when the dead letter cannot be written,
+ * EX_DATAERR with --strict.
+ */
+static int
+reject_line(struct app *app, struct log_limit *lim, const char *reason,
+	    const char *detail, const char *line, size_t len)
+{
+	struct deadletter_entry e = {
+		.reason = reason,
+		.detail = detail,
+		.line = stage_in_lineno(app->in),
+		.data = line,
+		.len = len,
+	};
+	enum deadletter_err drc;
+
+	app->rejected++;
+	log_warn_limited(lim, "bad input line\tline=%llu reason=\"%s\"",
+			 (unsigned long long)stage_in_lineno(app->in), detail);
+	drc = deadletter_write(app->dl, &e);
+	if (drc) {
+		log_error("cannot write to dead-letter file '%s': %s: %s",
+			  config_str(app->cfg, CK_DEAD_LETTER_FILE),
+			  deadletter_strerror(drc), strerror(errno));
+		return EX_IOERR;
+	}
+	if (app->cfg->strict) {
+		log_error("bad input line with --strict\tline=%llu",
+			  (unsigned long long)stage_in_lineno(app->in));
+		return EX_DATAERR;
+	}
+	return EX_OK;
+}
+
+/* Applies one input line; a bad one goes to reject_line. Returns EX_OK to
+ * go on, or an exit status. */
+static int
 apply_line(struct app *app, struct record_scratch *scr, struct strbuf *sb,
 	   struct log_limit *lim, const char *line, size_t len)
 {
@@ -187,34 +224,21 @@ apply_line(struct app *app, struct record_scratch *scr, struct strbuf *sb,
 	enum record_err rc = record_parse_alert(&a, line, len, scr);
 	enum store_err sr;
 
-	if (rc) {
-		struct deadletter_entry e = {
-			.reason = record_strerror(rc),
-			.detail = scr->detail,
-			.line = stage_in_lineno(app->in),
-			.data = line,
-			.len = len,
-		};
-
-		app->rejected++;
-		log_warn_limited(lim, "bad alert event\tline=%llu reason=\"%s\"",
-				 (unsigned long long)stage_in_lineno(app->in),
-				 scr->detail);
-		deadletter_write(app->dl, &e);
-		return false;
-	}
+	if (rc)
+		return reject_line(app, lim, record_strerror(rc), scr->detail,
+				   line, len);
 	sr = store_apply(app->store, &a);
 	if (sr) {
 		app->rejected++;
 		log_warn_limited(lim, "alert not stored\tid=%s reason=\"%s\"",
 				 a.id, store_strerror(sr));
-		return true;	/* a good line; memory ran out */
+		return EX_OK;	/* a good line; memory ran out */
 	}
 	app->events++;
 	strbuf_reset(sb);
 	if (store_get(app->store, a.id, sb) == STORE_OK)
 		sse_publish(app->hub, alert_kind_name(a.event), sb->buf, sb->len);
-	return true;
+	return EX_OK;
 }
 
 static void
@@ -282,25 +306,17 @@ run(struct app *app)
 			 * stays at the oldest segment; retention is then bounded
 			 * by JOURNAL_MAX_SIZE (docs/alert-api.md).
 			 */
-			if (!apply_line(app, &scr, &sb, &lim, line, len) &&
-			    app->cfg->strict) {
-				log_error("bad input line with --strict\tline=%llu",
-					  (unsigned long long)stage_in_lineno(app->in));
-				ex = EX_DATAERR;
+			ex = apply_line(app, &scr, &sb, &lim, line, len);
+			if (ex)
 				goto out;
-			}
 			break;
 		case STAGEIO_TIMEOUT:
 			break;
 		case STAGEIO_BAD_LINE:
-			app->rejected++;
-			log_warn_limited(&lim, "bad input line\tline=%llu reason=\"%s\"",
-					 (unsigned long long)stage_in_lineno(app->in),
-					 stage_in_bad_reason(app->in));
-			if (app->cfg->strict) {
-				ex = EX_DATAERR;
+			ex = reject_line(app, &lim, "bad_line",
+					 stage_in_bad_reason(app->in), "", 0);
+			if (ex)
 				goto out;
-			}
 			break;
 		case STAGEIO_EOF:
 			eof = true;

@@ -202,4 +202,23 @@ st=0
 assert_eq 65 "$st" "--strict exit status"
 grep -q "missing key 'id'" "$TMP/strict.err" || fail "--strict: no reason logged"
 assert_eq 0 "$(wc -c <"$TMP/strict.out")" "nothing on stdout"
+
+note "a line over 1 MiB is dead-lettered as bad_line (--strict: then 65)"
+python3 -c 'print("{\"id\":\"" + "x" * (1 << 20) + "\"}")' >"$TMP/long.ndjson"
+st=0
+"$SP_BIN/alert-api" --strict --api-listen "127.0.0.1:$(free_port)" \
+	--dead-letter "$TMP/long.dead" <"$TMP/long.ndjson" \
+	>"$TMP/long.out" 2>"$TMP/long.err" || st=$?
+assert_eq 65 "$st" "--strict exit status on a too long line"
+assert_eq bad_line "$(jq -r .reason "$TMP/long.dead")" "too long line: reason"
+assert_eq 1 "$(jq -r .line "$TMP/long.dead")" "too long line: line number"
+
+note "a dead letter that cannot be written exits 74"
+st=0
+"$SP_BIN/alert-api" --api-listen "127.0.0.1:$(free_port)" \
+	--dead-letter /dev/full <"$API_EVENTS" >"$TMP/full.out" \
+	2>"$TMP/full.err" || st=$?
+assert_eq 74 "$st" "exit status with the dead letter on /dev/full"
+grep -q "cannot write to dead-letter file '/dev/full'" "$TMP/full.err" ||
+	fail "no message naming the dead-letter file"
 note "ok"
