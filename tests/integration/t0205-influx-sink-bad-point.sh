@@ -7,7 +7,8 @@
 # dead letter with the server's message, its input line and its line
 # protocol; exit status 0. Also: the database dropped under a running sink
 # answers 404 "database not found"; with INFLUX_CREATE_DB the sink creates
-# it again and writes the next batch.
+# it again and writes the next batch. With --strict a bad input line exits
+# 65 once the points read before it are written.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -82,4 +83,19 @@ stop_pid "$sink" 10
 assert_eq 0 "$LAST_STATUS" "exit status after the database came back"
 grep -q "info: created database 't0205c'" "$TMP/err.c" ||
 	fail "no 'created database' in the log"
+# -- --strict: a bad input line exits 65, after writing the points before it
+{
+	head -n 2 "$TMP/a.ndjson"
+	echo '{"time":"2026-11-26T04:00:00Z","measurement":"new"}'
+	sed -n 3p "$TMP/a.ndjson"
+} >"$TMP/strict.ndjson"
+st=0
+"$SP_BIN/influx-sink" --strict --influx-url "$INFLUX_URL" \
+	--influx-db t0205d --influx-create-db true --stats-interval 0 \
+	--dead-letter "$TMP/dead.d" <"$TMP/strict.ndjson" 2>"$TMP/err.d" || st=$?
+assert_eq 65 "$st" "--strict: exit status"
+assert_eq "bad_record 3" "$(jq -r '.reason + " " + (.line | tostring)' \
+	"$TMP/dead.d")" "--strict: dead letter"
+assert_eq 2 "$(influx_query t0205d 'SELECT COUNT(v) FROM new' |
+	jq '.results[0].series[0].values[0][1]')" "--strict: points before the bad line"
 note "t0205 ok: $requests requests"

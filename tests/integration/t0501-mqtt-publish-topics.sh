@@ -127,4 +127,18 @@ grep -q 'final stats.*published=1 acknowledged=1 ' "$TMP/pub3.err" ||
 	fail "MQTT 5 final stats: $(grep 'final stats' "$TMP/pub3.err")"
 wait_lines "$TMP/sub.out" 8 20
 assert_eq "vals/s-5/v5 five" "$(tail -n 1 "$TMP/sub.out")" "MQTT 5 message"
+
+# --strict: the first record that cannot fill the topic is dead-lettered,
+# then the stage exits 65
+st=0
+printf '%s\n' '{"rule":"s","tags":{"sensor_id":"s-6"}}' \
+	'{"rule":"s","tags":{}}' '{"rule":"s","tags":{"sensor_id":"s-7"}}' |
+	MQTT_PUBLISH_TOPIC='vals/{tags.sensor_id}/{rule}' \
+	MQTT_CLIENT_ID=sp-t0501-strict DEAD_LETTER_FILE="$TMP/strict.dead" \
+	"$SP_BIN/mqtt-publish" --strict 2>"$TMP/strict.err" || st=$?
+assert_eq 65 "$st" "exit status with --strict and a bad record"
+assert_eq "missing_key 2" "$(jq -r '.reason + " " + (.line | tostring)' \
+	"$TMP/strict.dead")" "--strict: dead letter entry"
+grep -q 'bad input line with --strict' "$TMP/strict.err" ||
+	fail "--strict: no reason logged"
 stop_pid "$sub" 2
