@@ -490,7 +490,7 @@ publish_run(struct publish *p)
 	enum mqttconn_err rc;
 	char err[512];
 	bool eof = false;
-	int ex, left;
+	int ex, cex, left;
 
 	/* paho's threads inherit this mask: only our ppoll takes signals */
 	stage_block_signals();
@@ -524,7 +524,9 @@ publish_run(struct publish *p)
 				   &tk);
 	}
 	mqttconn_stop(p->conn, 1000);
-	(void)publish_commit(p);
+	cex = publish_commit(p);
+	if (cex >= 0 && ex < 0)
+		ex = cex;
 	left = mqttconn_pending(p->conn);
 	if (left > 0)
 		log_warn("%d messages not yet acknowledged%s", left,
