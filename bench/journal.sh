@@ -12,7 +12,13 @@
 #   cat pipe          cat data | cat > /dev/null          (a plain pipe)
 #   append | follow   writer and a live follower at once, until the
 #                     follower has every line
-# Every figure is lines/s and MB/s over the data's size.
+#   engine pipe       alert-engine < data > /dev/null
+#   engine journal    alert-engine --in J --consumer engine --out J2 over the
+#                     same data already in J, until its stats line (every
+#                     20 ms) counts every line
+# Every figure is lines/s and MB/s over the data's size; the two engine rows
+# also give the engine's CPU seconds (its cpu_s), steadier than wall time on
+# a shared machine.
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -89,4 +95,36 @@ t0=$(now)
 "$spj" append "$out/j2" <"$data" 2>/dev/null
 wait "$follower"
 report "append | follow" "$t0" "$(cat "$out/done")"
+
+cat >"$out/rules.json" <<'EOF'
+{"rules": [{"name": "hot", "measurement": "env", "field": "temperature",
+  "above": 24.5, "clear_below": 24, "severity": "warning"}]}
+EOF
+# cpu FILE: the engine's CPU seconds on its line that counted every line
+cpu() {
+	grep " in=$lines " "$1" | head -n 1 | sed -n 's/.* cpu_s=\([0-9.]*\).*/  cpu \1 s/p'
+}
+
+t0=$(now)
+"$bin/alert-engine" --alert-rules-file "$out/rules.json" --stats-interval 0 \
+	<"$data" >/dev/null 2>"$out/pipe.err"
+t1=$(now)
+report "engine pipe" "$t0" "$t1"
+cpu "$out/pipe.err"
+
+"$spj" register "$out/j4" engine >/dev/null
+"$spj" append "$out/j4" <"$data" 2>/dev/null
+t0=$(now)
+"$bin/alert-engine" --alert-rules-file "$out/rules.json" --stats-interval 20ms \
+	--in "$out/j4" --consumer engine --out "$out/j5" 2>"$out/engine.err" &
+engine=$!
+until grep -q " in=$lines " "$out/engine.err"; do
+	kill -0 "$engine" 2>/dev/null || { echo "alert-engine died" >&2; exit 1; }
+	sleep 0.02
+done
+t1=$(now)
+kill "$engine"
+wait "$engine" || true
+report "engine journal" "$t0" "$t1"
+cpu "$out/engine.err"
 rm -rf "$out"
