@@ -1084,6 +1084,13 @@ pc_lp_line(struct payload_conv *pc, const char *s, size_t n, size_t lineno,
 		pos++;
 		if (pc_lp_token(pc, s, n, &pos, ", ", &off, &len))
 			return PAYLOAD_ERR_NOMEM;
+		/*
+		 * pc_add_tag copies key and value to the arena they point
+		 * into: make room first, so the arena cannot move under them
+		 * while it grows (a use after free otherwise).
+		 */
+		if (strbuf_grow(&pc->arena, klen + len + 2))
+			return PAYLOAD_ERR_NOMEM;
 		rc = pc_add_tag(pc, pc_at(pc, koff), klen, pc_at(pc, off), len,
 				false);
 		if (rc)
@@ -1105,7 +1112,15 @@ pc_lp_line(struct payload_conv *pc, const char *s, size_t n, size_t lineno,
 				       "line %zu: field '%s' has no '='", lineno,
 				       key);
 		pos++;
-		rc = pc_add_field(pc, key, klen, &f);
+		/*
+		 * key[] is a copy for messages only, cut at 127 bytes: the
+		 * field is named from the arena (klen bytes; a longer key
+		 * read past key[] on the stack). Room is made first so the
+		 * arena cannot move while pc_add_field copies from it.
+		 */
+		if (strbuf_grow(&pc->arena, klen + 1))
+			return PAYLOAD_ERR_NOMEM;
+		rc = pc_add_field(pc, pc_at(pc, koff), klen, &f);
 		if (rc)
 			return rc;
 		if (pos < n && s[pos] == '"') {

@@ -364,6 +364,56 @@ test_explicit_precision(void)
 	topictpl_release(&tpl);
 }
 
+/*
+ * Line protocol keys longer than the 128-byte message copy of a field key:
+ * the field was named from that stack copy with the full length (a read
+ * past it, found by tests/fuzz/fuzz_lineproto). Tag keys and values long
+ * enough to make a fresh arena grow while pc_add_tag copied them from that
+ * same arena (a use after free under ASan/valgrind).
+ */
+static void
+test_lp_long_keys(void)
+{
+	struct topictpl tpl;
+	struct payload_conv *pc = make_conv(&tpl, "#", 0, PAYLOAD_PREC_NS);
+	struct strbuf in, out, want;
+	size_t n;
+
+	strbuf_init(&in, 0);
+	strbuf_init(&out, 0);
+	strbuf_init(&want, 0);
+	strbuf_addstr(&in, "m,");
+	for (int i = 0; i < 300; i++)
+		strbuf_addch(&in, 't');
+	strbuf_addch(&in, '=');
+	for (int i = 0; i < 300; i++)
+		strbuf_addch(&in, 'v');
+	strbuf_addch(&in, ' ');
+	for (int i = 0; i < 200; i++)
+		strbuf_addch(&in, 'k');
+	strbuf_addstr(&in, "=1i 1700000000000000000");
+	CU_ASSERT_EQUAL_FATAL(payload_convert(pc, "t", 1, in.buf, in.len, NOW_NS,
+					      &out, &n), PAYLOAD_OK);
+	CU_ASSERT_EQUAL(n, 1);
+	strbuf_addstr(&want, "{\"time\":\"2023-11-14T22:13:20Z\","
+		      "\"measurement\":\"m\",\"tags\":{\"");
+	for (int i = 0; i < 300; i++)
+		strbuf_addch(&want, 't');
+	strbuf_addstr(&want, "\":\"");
+	for (int i = 0; i < 300; i++)
+		strbuf_addch(&want, 'v');
+	strbuf_addstr(&want, "\"},\"fields\":{\"");
+	for (int i = 0; i < 200; i++)
+		strbuf_addch(&want, 'k');
+	strbuf_addstr(&want, "\":1}}\n");
+	CU_ASSERT_STRING_EQUAL(out.buf, want.buf);
+	strbuf_release(&in);
+	strbuf_release(&out);
+	strbuf_release(&want);
+	payload_conv_free(pc);
+	topictpl_release(&tpl);
+}
+
 static void
 test_reasons(void)
 {
@@ -389,6 +439,7 @@ test_mqtt_ingest_payload_suite(void)
 	    !CU_add_test(s, "too large, bad UTF-8", test_too_large_and_utf8) ||
 	    !CU_add_test(s, "time precision rule", test_time_precision) ||
 	    !CU_add_test(s, "explicit precision", test_explicit_precision) ||
+	    !CU_add_test(s, "line protocol long keys", test_lp_long_keys) ||
 	    !CU_add_test(s, "reason tokens", test_reasons))
 		return -1;
 	return 0;
