@@ -1236,6 +1236,18 @@ payload_convert(struct payload_conv *pc, const char *topic, size_t topic_len,
 		rc = pc_fail(pc, PAYLOAD_ERR_TOPIC, "%s", terr);
 		goto out;
 	}
+	/*
+	 * Topic levels become the measurement and tag values of the reading
+	 * as they are: a topic that is not UTF-8 (or holds a NUL, which
+	 * would cut a value short, even to an empty measurement) gave
+	 * readings that no later stage could parse. MQTT forbids both, but
+	 * a broker need not enforce it.
+	 */
+	if (!utf8_valid(topic, topic_len) || memchr(topic, '\0', topic_len)) {
+		rc = pc_fail(pc, PAYLOAD_ERR_UTF8,
+			     "topic is not valid UTF-8 or holds a NUL byte");
+		goto out;
+	}
 	if (!utf8_valid(s, len)) {
 		rc = pc_fail(pc, PAYLOAD_ERR_UTF8, "payload is not valid UTF-8");
 		goto out;

@@ -414,6 +414,36 @@ test_lp_long_keys(void)
 	topictpl_release(&tpl);
 }
 
+/*
+ * Topic levels become the measurement and tags as they are: a topic that is
+ * not UTF-8 gave a reading no later stage could parse, and a NUL in it cut
+ * the measurement short, even to "" (found by tests/fuzz/fuzz_payload).
+ */
+static void
+test_topic_utf8(void)
+{
+	struct topictpl tpl;
+	struct payload_conv *pc = make_conv(&tpl, "s/{site}/{measurement}", 0,
+					    PAYLOAD_PREC_AUTO);
+	struct strbuf out;
+	size_t n;
+
+	strbuf_init(&out, 0);
+	CU_ASSERT_EQUAL(payload_convert(pc, "s/a/en\xcd\xcdv", 10, "21.5", 4,
+					NOW_NS, &out, &n), PAYLOAD_ERR_UTF8);
+	CU_ASSERT_PTR_NOT_NULL(strstr(payload_detail(pc), "topic"));
+	CU_ASSERT_EQUAL(out.len, 0);
+	CU_ASSERT_EQUAL(payload_convert(pc, "s/\xff/env", 7, "21.5", 4,
+					NOW_NS, &out, &n), PAYLOAD_ERR_UTF8);
+	CU_ASSERT_EQUAL(payload_convert(pc, "s/a/\0env", 8, "21.5", 4, NOW_NS,
+					&out, &n), PAYLOAD_ERR_UTF8);
+	CU_ASSERT_EQUAL(payload_convert(pc, "s/caf\xc3\xa9/env", 11, "21.5", 4,
+					NOW_NS, &out, &n), PAYLOAD_OK);
+	strbuf_release(&out);
+	payload_conv_free(pc);
+	topictpl_release(&tpl);
+}
+
 static void
 test_reasons(void)
 {
@@ -440,6 +470,7 @@ test_mqtt_ingest_payload_suite(void)
 	    !CU_add_test(s, "time precision rule", test_time_precision) ||
 	    !CU_add_test(s, "explicit precision", test_explicit_precision) ||
 	    !CU_add_test(s, "line protocol long keys", test_lp_long_keys) ||
+	    !CU_add_test(s, "topic not UTF-8", test_topic_utf8) ||
 	    !CU_add_test(s, "reason tokens", test_reasons))
 		return -1;
 	return 0;
