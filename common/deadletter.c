@@ -4,9 +4,13 @@
  * Each entry is built whole in memory and written with a single write(2) on
  * an O_APPEND descriptor: the kernel places it at the end atomically with
  * respect to other appenders, so stages sharing one file never interleave.
+ * Threads of one stage sharing the struct (influx-sink's reader and its
+ * writers) are serialised by mu: the entry buffer is reused.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,7 +23,8 @@
 struct deadletter {
 	int fd;
 	char *stage;
-	uint64_t count;
+	pthread_mutex_t mu;	/* guards sb and the writes */
+	_Atomic uint64_t count;
 	struct strbuf sb;	/* reused for every entry */
 };
 
@@ -37,6 +42,7 @@ deadletter_open(struct deadletter **dlp, const char *path, const char *stage)
 	if (!dl)
 		return DEADLETTER_ERR_NOMEM;
 	dl->fd = -1;
+	pthread_mutex_init(&dl->mu, NULL);
 	strbuf_init(&dl->sb, 0);
 	dl->stage = strdup(stage ? stage : "");
 	if (!dl->stage)
@@ -99,33 +105,44 @@ deadletter_build(struct deadletter *dl, const struct deadletter_entry *e)
 enum deadletter_err
 deadletter_write(struct deadletter *dl, const struct deadletter_entry *e)
 {
+	enum deadletter_err rc = DEADLETTER_ERR_NOMEM;
 	ssize_t n;
+	int saved = 0;
 
 	if (!dl)
 		return DEADLETTER_OK;
+	pthread_mutex_lock(&dl->mu);
 	if (deadletter_build(dl, e) != 0)
-		return DEADLETTER_ERR_NOMEM;
+		goto out;
+	rc = DEADLETTER_ERR_SYS;
 	do
 		n = write(dl->fd, dl->sb.buf, dl->sb.len);
 	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return DEADLETTER_ERR_SYS;
+	if (n < 0) {
+		saved = errno;
+		goto out;
+	}
 	if ((size_t)n != dl->sb.len) {
 		/* A short append means the disk filled up mid-entry. */
-		errno = ENOSPC;
-		return DEADLETTER_ERR_SYS;
+		saved = ENOSPC;
+		goto out;
 	}
 	dl->count++;
+	rc = DEADLETTER_OK;
+out:
 	/* Do not keep a huge payload's buffer around. */
 	if (dl->sb.cap > 1024 * 1024)
 		strbuf_release(&dl->sb);
-	return DEADLETTER_OK;
+	pthread_mutex_unlock(&dl->mu);
+	if (saved)
+		errno = saved;
+	return rc;
 }
 
 uint64_t
 deadletter_count(const struct deadletter *dl)
 {
-	return dl ? dl->count : 0;
+	return dl ? atomic_load(&dl->count) : 0;
 }
 
 void
@@ -135,6 +152,7 @@ deadletter_close(struct deadletter *dl)
 		return;
 	if (dl->fd >= 0)
 		close(dl->fd);
+	pthread_mutex_destroy(&dl->mu);
 	strbuf_release(&dl->sb);
 	free(dl->stage);
 	free(dl);

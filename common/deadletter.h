@@ -11,6 +11,7 @@
  * when 0. The file is opened O_WRONLY|O_CREAT|O_APPEND|O_CLOEXEC, mode 0644.
  * Never logs or exits; returns enum deadletter_err. A NULL struct deadletter
  * (no file configured) accepts every entry and does nothing.
+ * Thread-safe: threads of one stage may share a struct deadletter.
  */
 #ifndef SENSORPIPE_DEADLETTER_H
 #define SENSORPIPE_DEADLETTER_H

@@ -2,10 +2,12 @@
  * test_deadletter: entries parse back with jansson and carry every field;
  * optional fields are left out; a binary payload goes to payload_b64; the
  * file is appended to (0644) and counted; a NULL dead letter is a no-op;
- * open and write failures report errno.
+ * open and write failures report errno; threads sharing one dead letter
+ * (influx-sink's reader and writers) write whole entries.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,6 +270,88 @@ test_nomem(void)
 #endif
 }
 
+#define DL_THREADS 4
+#define DL_PER_THREAD 300
+
+struct dl_worker {
+	struct deadletter *dl;
+	int id;
+	int failed;
+};
+
+/* Entries of varying size (up to ~64 KiB) so the entry buffer grows while
+ * other threads use it. */
+static void *
+dl_worker_main(void *arg)
+{
+	struct dl_worker *w = arg;
+	static char datas[DL_THREADS][70000];
+	char *data = datas[w->id];
+	struct deadletter_entry e = { .reason = "refused" };
+
+	memset(data, 'a' + w->id, sizeof(datas[0]));
+	for (int i = 0; i < DL_PER_THREAD; i++) {
+		e.line = (uint64_t)(w->id * DL_PER_THREAD + i + 1);
+		e.data = data;
+		e.len = (size_t)((i * 7919) % 65536) + 1;
+		if (deadletter_write(w->dl, &e) != DEADLETTER_OK)
+			w->failed++;
+	}
+	return NULL;
+}
+
+static void
+test_threads(void)
+{
+	struct deadletter *dl = NULL;
+	struct dl_worker w[DL_THREADS];
+	pthread_t t[DL_THREADS];
+	FILE *f;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int lines = 0, good = 0;
+
+	unlink(dl_path);
+	CU_ASSERT_EQUAL_FATAL(deadletter_open(&dl, dl_path, "influx-sink"),
+			      DEADLETTER_OK);
+	for (int i = 0; i < DL_THREADS; i++) {
+		w[i].dl = dl;
+		w[i].id = i;
+		w[i].failed = 0;
+		CU_ASSERT_FATAL(pthread_create(&t[i], NULL, dl_worker_main,
+					       &w[i]) == 0);
+	}
+	for (int i = 0; i < DL_THREADS; i++) {
+		pthread_join(t[i], NULL);
+		CU_ASSERT_EQUAL(w[i].failed, 0);
+	}
+	CU_ASSERT_EQUAL(deadletter_count(dl), DL_THREADS * DL_PER_THREAD);
+	deadletter_close(dl);
+
+	f = fopen(dl_path, "r");
+	CU_ASSERT_FATAL(f != NULL);
+	while ((n = getline(&line, &cap, f)) > 0) {
+		json_error_t jerr;
+		json_t *j = json_loadb(line, (size_t)n, 0, &jerr);
+		const char *p = jstr(j, "payload");
+		json_int_t ln = json_integer_value(json_object_get(j, "line"));
+		int id = (int)((ln - 1) / DL_PER_THREAD);
+		int i = (int)((ln - 1) % DL_PER_THREAD);
+		size_t want = (size_t)((i * 7919) % 65536) + 1;
+
+		lines++;
+		if (p && ln > 0 && strlen(p) == want &&
+		    p[0] == 'a' + id && p[want - 1] == 'a' + id)
+			good++;
+		json_decref(j);
+	}
+	free(line);
+	fclose(f);
+	CU_ASSERT_EQUAL(lines, DL_THREADS * DL_PER_THREAD);
+	CU_ASSERT_EQUAL(good, DL_THREADS * DL_PER_THREAD);
+}
+
 static void
 test_strerror(void)
 {
@@ -291,6 +375,7 @@ test_deadletter_suite(void)
 	    !CU_add_test(s, "NULL is a no-op", test_null) ||
 	    !CU_add_test(s, "open and write errors", test_errors) ||
 	    !CU_add_test(s, "out of memory", test_nomem) ||
+	    !CU_add_test(s, "threads sharing one file", test_threads) ||
 	    !CU_add_test(s, "strerror", test_strerror))
 		return -1;
 	return 0;
