@@ -271,7 +271,7 @@ test_nomem(void)
 }
 
 #define DL_THREADS 4
-#define DL_PER_THREAD 300
+#define DL_PER_THREAD 200
 
 struct dl_worker {
 	struct deadletter *dl;
@@ -279,13 +279,13 @@ struct dl_worker {
 	int failed;
 };
 
-/* Entries of varying size (up to ~64 KiB) so the entry buffer grows while
+/* Entries of varying size (up to 16 KiB) so the entry buffer grows while
  * other threads use it. */
 static void *
 dl_worker_main(void *arg)
 {
 	struct dl_worker *w = arg;
-	static char datas[DL_THREADS][70000];
+	static char datas[DL_THREADS][16400];
 	char *data = datas[w->id];
 	struct deadletter_entry e = { .reason = "refused" };
 
@@ -293,7 +293,7 @@ dl_worker_main(void *arg)
 	for (int i = 0; i < DL_PER_THREAD; i++) {
 		e.line = (uint64_t)(w->id * DL_PER_THREAD + i + 1);
 		e.data = data;
-		e.len = (size_t)((i * 7919) % 65536) + 1;
+		e.len = (size_t)((i * 7919) % 16384) + 1;
 		if (deadletter_write(w->dl, &e) != DEADLETTER_OK)
 			w->failed++;
 	}
@@ -338,7 +338,7 @@ test_threads(void)
 		json_int_t ln = json_integer_value(json_object_get(j, "line"));
 		int id = (int)((ln - 1) / DL_PER_THREAD);
 		int i = (int)((ln - 1) % DL_PER_THREAD);
-		size_t want = (size_t)((i * 7919) % 65536) + 1;
+		size_t want = (size_t)((i * 7919) % 16384) + 1;
 
 		lines++;
 		if (p && ln > 0 && strlen(p) == want &&
