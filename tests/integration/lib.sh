@@ -152,6 +152,25 @@ spawn() {
 	LAST_PID=$!
 	exec 9<&-
 	echo "$LAST_PID" >>"$_SP_PIDS"
+	_sp_wait_exec "$LAST_PID"
+}
+
+# Until a child has exec'd, it is a copy of this shell with its traps: a
+# SIGTERM sent then is taken by the copy and lost at exec (dash: a
+# "spawn sleep 60; stop_pid" lost it every time). So spawn returns once the
+# child's name (/proc/PID/stat) differs from ours, or it is gone.
+read -r _ _SP_COMM _ </proc/$$/stat || _SP_COMM=
+_sp_wait_exec() {
+	_we_n=0
+	while [ "$_we_n" -lt 2000 ]; do
+		_we_comm=
+		_we_state=
+		read -r _ _we_comm _we_state _ <"/proc/$1/stat" 2>/dev/null ||
+			return 0
+		[ "$_we_comm" = "$_SP_COMM" ] && [ "$_we_state" != Z ] || return 0
+		_we_n=$((_we_n + 1))
+		sleep 0.001
+	done
 }
 
 _sp_unregister() {
