@@ -644,7 +644,15 @@ influxq_parse_time(const char *s, int64_t now_ns, int64_t *ns,
 			*why = "relative time must be -N followed by ms, s, m, h, d or w";
 			return -1;
 		}
-		*ns = now_ns - ms * 1000000;
+		/*
+		 * Up to 999999 weeks back is more than int64 nanoseconds hold:
+		 * "-999999w" overflowed (undefined behaviour, a wrapped time).
+		 */
+		if (__builtin_mul_overflow(ms, (int64_t)1000000, ns) ||
+		    __builtin_sub_overflow(now_ns, *ns, ns)) {
+			*why = "relative time out of range";
+			return -1;
+		}
 		return 0;
 	}
 	if (strlen(s) > 64 || rfc3339_parse_why(s, strlen(s), ns, &w)) {
