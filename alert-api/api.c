@@ -660,7 +660,13 @@ api_parse_readings(const struct api_request *req, size_t max_points,
 		api_error(resp, 400, "bad_parameter", "agg: %s", why);
 		return -1;
 	}
-	span_ms = (r->end_ns - r->start_ns) / 1000000;
+	/*
+	 * end > start, so the span is positive, but it may pass INT64_MAX
+	 * ns (start in 1677, end in 2262): subtract as unsigned, where it
+	 * always fits, instead of overflowing int64.
+	 */
+	span_ms = (int64_t)(((uint64_t)r->end_ns - (uint64_t)r->start_ns) /
+			    1000000);
 	if (span_ms / r->every_ms > (int64_t)max_points) {
 		api_error(resp, 400, "bad_parameter",
 			  "every: too small for the range (%" PRId64

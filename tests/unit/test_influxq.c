@@ -309,6 +309,34 @@ test_api_readings_params(void)
 	api_response_release(&resp);
 }
 
+/*
+ * start in 1677 and end in 2262: the span passes INT64_MAX ns and its
+ * subtraction overflowed (found by tests/fuzz/fuzz_api); it is simply too
+ * many points.
+ */
+static void
+test_api_readings_widest(void)
+{
+	struct api_request req;
+	struct api_response resp;
+	struct influxq_range r;
+
+	memset(&req, 0, sizeof(req));
+	memset(&resp, 0, sizeof(resp));
+	strbuf_init(&resp.body, 0);
+	req.method = "GET";
+	req.now_ns = NOW;
+	req.args[0] = (struct api_kv){"field", "t"};
+	req.args[1] = (struct api_kv){"start", "1677-09-21T00:12:43.145224192Z"};
+	req.args[2] = (struct api_kv){"end", "2262-04-11T23:47:16.854775807Z"};
+	req.args[3] = (struct api_kv){"every", "365d"};
+	req.nargs = 4;
+	CU_ASSERT_EQUAL(api_parse_readings(&req, 100, &r, &resp), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(resp.body.buf, "every: too small"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(resp.body.buf, "(584 points"));
+	api_response_release(&resp);
+}
+
 static void
 test_api_auth(void)
 {
@@ -361,6 +389,7 @@ test_influxq_suite(void)
 	    !CU_add_test(s, "query text", test_build) ||
 	    !CU_add_test(a, "routes", test_api_routes) ||
 	    !CU_add_test(a, "readings params", test_api_readings_params) ||
+	    !CU_add_test(a, "readings, widest range", test_api_readings_widest) ||
 	    !CU_add_test(a, "auth", test_api_auth))
 		return -1;
 	return 0;
