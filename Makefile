@@ -103,6 +103,53 @@ asan:
 	$(MAKE) --no-print-directory check BUILD=build-asan OPT=-O1 \
 		EXTRA_CFLAGS="$(ASAN_FLAGS)" EXTRA_LDFLAGS="$(ASAN_FLAGS)"
 
+# Coverage-guided fuzzing of the parsers that see untrusted input
+# (tests/fuzz/README.md). Not part of `make check`: `make fuzz` builds every
+# tests/fuzz/fuzz_<name>.c with clang's libFuzzer and runs each in turn for
+# FUZZ_SECONDS; FUZZ=name limits it to one target. New inputs go to
+# build/fuzz/corpus/<name>, crashes to build/fuzz/crash-<name>-*.
+FUZZ_BUILD = $(BUILD)/fuzz
+FUZZ_CC = clang
+FUZZ_SECONDS ?= 60
+FUZZ ?=
+FUZZ_SAN = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS = $(CPPFLAGS_ALL) $(PROGS:%=-I%) $(PKG_CFLAGS) -g -O1 \
+	-fno-omit-frame-pointer $(filter-out -Werror,$(CFLAGS_WARN)) -MMD -MP
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+FUZZ_LIB_OBJ := $(COMMON_SRC:%.c=$(FUZZ_BUILD)/%.o) \
+	$(STAGE_MOD_SRC:%.c=$(FUZZ_BUILD)/%.o)
+# -max_len per target (default 4096).
+FUZZ_MAXLEN_rfc3339 = 64
+FUZZ_MAXLEN_ndjson = 8192
+FUZZ_MAXLEN_config = 2048
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined \
+		-fno-sanitize-recover=undefined -c -o $@ $<
+
+$(FUZZ_BUILD)/libfuzzsp.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_BUILD)/libfuzzsp.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_SAN) -o $@ $< $(FUZZ_BUILD)/libfuzzsp.a \
+		$(PKG_LIBS) $(PKG_TEST_LIBS) $(PAHO_LIBS) -lpthread -lm
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@$(foreach n,$(or $(FUZZ),$(FUZZ_NAMES)),\
+		mkdir -p $(FUZZ_BUILD)/corpus/$(n) && \
+		echo "fuzz_$(n): $(FUZZ_SECONDS) s" && \
+		nice -n 10 $(FUZZ_BUILD)/fuzz_$(n) \
+			-max_total_time=$(FUZZ_SECONDS) \
+			-max_len=$(or $(FUZZ_MAXLEN_$(n)),4096) \
+			-print_final_stats=1 \
+			-artifact_prefix=$(FUZZ_BUILD)/crash-$(n)- \
+			$(FUZZ_BUILD)/corpus/$(n) tests/fuzz/corpus/$(n) &&) true
+
 install: all
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(PROGS:%=$(BIN)/%) $(DESTDIR)$(BINDIR)/
@@ -128,5 +175,7 @@ demo-stop:
 clean:
 	rm -rf build build-asan
 
-.PHONY: all deps unit integration check valgrind asan install demo demo-stop clean docs
+.PHONY: all deps unit integration check valgrind asan install demo demo-stop clean docs \
+	fuzz fuzz-build
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
