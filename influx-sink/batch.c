@@ -100,10 +100,9 @@ batch_deliver_range(const struct batch *b, size_t i, size_t j,
 	case BATCH_TOO_LARGE:
 		break;
 	}
-	if (j - i == 1) {
-		ops->reject(ctx, b, i, rc);
-		return BATCH_SENT;
-	}
+	if (j - i == 1)
+		return ops->reject(ctx, b, i, rc) == BATCH_STOPPED ?
+			BATCH_STOPPED : BATCH_SENT;
 	mid = i + (j - i) / 2;
 	rc = batch_deliver_range(b, i, mid, ops, ctx);
 	if (rc == BATCH_SENT)

@@ -51,9 +51,11 @@ struct batch_ops {
 	/* Sends points [i, j) (retrying transient failures itself). */
 	enum batch_outcome (*send)(void *ctx, const struct batch *b, size_t i,
 				   size_t j);
-	/* Point i is refused for good (why: REFUSED or TOO_LARGE). */
-	void (*reject)(void *ctx, const struct batch *b, size_t i,
-		       enum batch_outcome why);
+	/* Point i is refused for good (why: REFUSED or TOO_LARGE). Returns
+	 * BATCH_SENT once it is recorded (dead letter), BATCH_STOPPED when
+	 * it could not be: delivery stops there. */
+	enum batch_outcome (*reject)(void *ctx, const struct batch *b,
+				     size_t i, enum batch_outcome why);
 };
 
 /*
@@ -61,7 +63,8 @@ struct batch_ops {
  * of more than one point is split in two halves, sent in order (points of
  * one series stay in order); a single point that is refused is handed to
  * ops->reject. Returns BATCH_SENT when every point was written or rejected,
- * BATCH_STOPPED when send stopped (the points not yet sent stay unsent).
+ * BATCH_STOPPED when send or reject stopped (the points not yet sent stay
+ * unsent).
  * One bad point among n costs about 2 log2(n) requests.
  */
 enum batch_outcome batch_deliver(const struct batch *b,

@@ -432,6 +432,10 @@ app_run(struct app *a)
 		int wait;
 		struct stage_pos before;
 
+		if (!a->dry_run && sink_failed(a->sink)) {
+			ex = EX_IOERR;	/* logged by the writer */
+			break;
+		}
 		/* the clock is read once per burst (and every 256 lines) */
 		if (!busy || (++lines & 255) == 0)
 			now = time_mono_ms();
@@ -509,7 +513,7 @@ app_drain(struct app *a, int ex)
 		return ex;
 	deadline = time_mono_ms() + 2 * config_num(a->cfg, CK_INFLUX_TIMEOUT);
 	sink_seal_all(a->sink);
-	while (sink_backlog(a->sink) > 0) {
+	while (sink_backlog(a->sink) > 0 && !sink_failed(a->sink)) {
 		int64_t left = deadline - time_mono_ms();
 
 		if (left <= 0)
@@ -518,6 +522,8 @@ app_drain(struct app *a, int ex)
 		app_commit(a, time_mono_ms(), false);
 	}
 	sink_stop(a->sink);
+	if (sink_failed(a->sink) && (ex == EX_OK || ex == EX_DATAERR))
+		ex = EX_IOERR;
 	app_commit(a, time_mono_ms(), true);
 	app_stats(a, true);
 	sink_get_stats(a->sink, &st);

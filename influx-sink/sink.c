@@ -66,6 +66,7 @@ struct sink {
 	pthread_mutex_t mu;
 	pthread_cond_t progress_cv;
 	atomic_int abort;
+	atomic_int dl_failed;		/* a refused point was not recorded */
 	bool closing;
 	struct batch *spare;
 	unsigned nspare;
@@ -364,7 +365,13 @@ sink_send(void *ctx, const struct batch *b, size_t i, size_t j)
 	}
 }
 
-static void
+/*
+ * A point the server refuses for good goes to the dead letter. When that
+ * write fails the point would be lost without a trace: every writer stops
+ * (its batch stays held and uncommitted) and sink_failed tells the main
+ * thread to exit 74.
+ */
+static enum batch_outcome
 sink_reject(void *ctx, const struct batch *b, size_t i,
 	    enum batch_outcome why)
 {
@@ -383,14 +390,28 @@ sink_reject(void *ctx, const struct batch *b, size_t i,
 	e.line = b->lineno[i];
 	e.data = line;
 	e.len = len;
-	pthread_mutex_lock(&s->mu);
 	drc = deadletter_write(s->o.dl, &e);
-	pthread_mutex_unlock(&s->mu);
+	if (drc) {
+		int saved = errno;
+
+		if (!atomic_exchange(&s->dl_failed, 1))
+			log_error("cannot write a refused point to the dead letter: %s: %s; stopping with the point unwritten\tline=%llu writer=%u",
+				  deadletter_strerror(drc), strerror(saved),
+				  (unsigned long long)e.line, w->id);
+		pthread_mutex_lock(&s->mu);
+		atomic_store(&s->abort, 1);
+		for (unsigned k = 0; k < s->nw; k++)
+			pthread_cond_broadcast(&s->w[k].cv);
+		pthread_cond_broadcast(&s->progress_cv);
+		pthread_mutex_unlock(&s->mu);
+		return BATCH_STOPPED;
+	}
 	atomic_fetch_add(&s->rejected, 1);
 	log_warn_limited(&w->lim,
 			 "InfluxDB refused a point: %s\treason=%s line=%llu dead_letter=%s",
 			 w->msg, e.reason, (unsigned long long)e.line,
-			 drc ? "failed" : (s->o.dl ? "written" : "none"));
+			 s->o.dl ? "written" : "none");
+	return BATCH_SENT;
 }
 
 static const struct batch_ops sink_ops = {
@@ -619,6 +640,12 @@ sink_backlog(struct sink *s)
 	return s->open_points + atomic_load(&s->queued_points);
 }
 
+bool
+sink_failed(struct sink *s)
+{
+	return atomic_load(&s->dl_failed) != 0;
+}
+
 uint64_t
 sink_progress(struct sink *s)
 {
@@ -634,7 +661,7 @@ sink_wait(struct sink *s, int timeout_ms)
 	sink_abs_deadline(&ts, timeout_ms > 0 ? timeout_ms : 0);
 	pthread_mutex_lock(&s->mu);
 	p = s->progress;
-	while (p == s->progress) {
+	while (p == s->progress && !atomic_load(&s->dl_failed)) {
 		if (pthread_cond_timedwait(&s->progress_cv, &s->mu, &ts) ==
 		    ETIMEDOUT)
 			break;

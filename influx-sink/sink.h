@@ -80,6 +80,9 @@ void sink_seal_idle(struct sink *s);
 
 /* Points held, in open and queued batches. */
 uint64_t sink_backlog(struct sink *s);
+/* A refused point could not be written to the dead letter: the writers
+ * stopped, the point and those after it stay held (exit 74). */
+bool sink_failed(struct sink *s);
 /* Batches finished so far (changes when something was written). */
 uint64_t sink_progress(struct sink *s);
 /* Waits until a batch finishes or timeout_ms passes. */

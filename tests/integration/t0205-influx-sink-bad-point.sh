@@ -8,7 +8,8 @@
 # protocol; exit status 0. Also: the database dropped under a running sink
 # answers 404 "database not found"; with INFLUX_CREATE_DB the sink creates
 # it again and writes the next batch. With --strict a bad input line exits
-# 65 once the points read before it are written.
+# 65 once the points read before it are written. A refused point that
+# cannot be written to the dead letter exits 74, nothing after it sent.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -98,4 +99,17 @@ assert_eq "bad_record 3" "$(jq -r '.reason + " " + (.line | tostring)' \
 	"$TMP/dead.d")" "--strict: dead letter"
 assert_eq 2 "$(influx_query t0205d 'SELECT COUNT(v) FROM new' |
 	jq '.results[0].series[0].values[0][1]')" "--strict: points before the bad line"
+# -- a refused point that cannot be dead-lettered (/dev/full) stops the sink
+# with 74 instead of losing it; the points after it are not sent
+st=0
+"$SP_BIN/influx-sink" --influx-url "$INFLUX_URL" --influx-db t0205e \
+	--influx-create-db true --stats-interval 0 --dead-letter /dev/full \
+	<"$TMP/a.ndjson" 2>"$TMP/err.e" || st=$?
+assert_eq 74 "$st" "dead letter on /dev/full: exit status"
+grep -q 'cannot write a refused point to the dead letter: .*No space left on device.*line=2501' \
+	"$TMP/err.e" || fail "dead letter on /dev/full: $(grep error "$TMP/err.e")"
+# (influxd itself keeps the good points of a partially refused request;
+# the sink counts only what it knows was written, and holds the rest)
+grep -q 'final stats in=5000 written=2500 rejected=0 .* backlog=2500 ' \
+	"$TMP/err.e" || fail "dead letter on /dev/full: $(grep 'final stats' "$TMP/err.e")"
 note "t0205 ok: $requests requests"

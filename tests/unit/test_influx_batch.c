@@ -5,7 +5,8 @@
  * order, the bad ones rejected, about 2 log2(n) requests for one bad point
  * in 5,000); a server with a size limit (413) gets halves until they fit,
  * a single point over the limit is rejected as too large; a stop in the
- * middle leaves the rest unsent.
+ * middle, or a refused point that cannot be recorded, leaves the rest
+ * unsent.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -32,6 +33,7 @@ struct fake_server {
 	bool rejected[FS_MAX];
 	enum batch_outcome why[FS_MAX];
 	unsigned nrejected;
+	bool reject_fails;		/* the dead letter cannot be written */
 };
 
 static size_t
@@ -67,16 +69,19 @@ fake_send(void *ctx, const struct batch *b, size_t i, size_t j)
 	return BATCH_SENT;
 }
 
-static void
+static enum batch_outcome
 fake_reject(void *ctx, const struct batch *b, size_t i, enum batch_outcome why)
 {
 	struct fake_server *fs = ctx;
 	size_t id = point_index(b->body.buf + b->off[i]);
 
 	CU_ASSERT_EQUAL(b->lineno[i], id + 100);
+	if (fs->reject_fails)
+		return BATCH_STOPPED;
 	fs->rejected[id] = true;
 	fs->why[id] = why;
 	fs->nrejected++;
+	return BATCH_SENT;
 }
 
 static const struct batch_ops fake_ops = {
@@ -260,6 +265,27 @@ test_stop(void)
 	free(fs);
 }
 
+/* A bad point that cannot be recorded stops delivery at that point: the
+ * points after it are not sent. */
+static void
+test_reject_fails(void)
+{
+	struct batch b;
+	struct fake_server *fs = calloc(1, sizeof(*fs));
+
+	batch_init(&b);
+	fill(&b, 64);
+	fs->bad[10] = true;
+	fs->reject_fails = true;
+	CU_ASSERT_EQUAL(batch_deliver(&b, &fake_ops, fs), BATCH_STOPPED);
+	CU_ASSERT_EQUAL(fs->nrejected, 0);
+	CU_ASSERT_EQUAL(fs->nwritten, 10);	/* 0..9, in order */
+	for (size_t i = 11; i < 64; i++)
+		CU_ASSERT_EQUAL(fs->written[i], 0);
+	batch_release(&b);
+	free(fs);
+}
+
 int
 test_influx_batch_suite(void)
 {
@@ -273,7 +299,9 @@ test_influx_batch_suite(void)
 	    !CU_add_test(s, "many bad points", test_many_bad) ||
 	    !CU_add_test(s, "all bad, one point, empty", test_all_bad_and_single) ||
 	    !CU_add_test(s, "413 splits until it fits", test_too_large) ||
-	    !CU_add_test(s, "a stop leaves the rest unsent", test_stop))
+	    !CU_add_test(s, "a stop leaves the rest unsent", test_stop) ||
+	    !CU_add_test(s, "a failed reject stops delivery",
+			 test_reject_fails))
 		return -1;
 	return 0;
 }
