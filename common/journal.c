@@ -401,18 +401,20 @@ static bool
 min_cursor_seg(int dirfd, uint64_t *min)
 {
 	struct dirent *de;
-	bool any = false;
-	DIR *d;
+	bool any = true;	/* until the directory is read: keep all */
+	DIR *d = NULL;
 	int fd;
 
+	*min = 0;
 	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		goto keep_all;
+		goto out;
 	d = fdopendir(fd);
 	if (!d) {
 		close(fd);
-		goto keep_all;
+		goto out;
 	}
+	any = false;
 	*min = UINT64_MAX;
 	while ((de = readdir(d))) {
 		struct journal_pos pos;
@@ -427,11 +429,10 @@ min_cursor_seg(int dirfd, uint64_t *min)
 		if (pos.seg < *min)
 			*min = pos.seg;
 	}
-	closedir(d);
+out:
+	if (d)
+		closedir(d);
 	return any;
-keep_all:
-	*min = 0;
-	return true;
 }
 
 /* Deletes segments below every cursor, never the newest one. Safe with a
@@ -443,13 +444,13 @@ cleanup_at(int dirfd, const char *dir, uint64_t *deleted)
 	struct journal_seg *segs = NULL;
 	size_t n = 0;
 	uint64_t min, count = 0;
-	enum journal_err rc;
+	enum journal_err rc = JOURNAL_OK;
 
 	if (!min_cursor_seg(dirfd, &min) || min == 0)
-		goto done;
+		goto out;
 	rc = scan_segments(dirfd, dir, false, &segs, &n, NULL, NULL, 0);
 	if (rc)
-		return rc;
+		goto out;
 	for (size_t i = 0; i + 1 < n && segs[i].seq < min; i++) {
 		char name[JOURNAL_SEG_NAMELEN + 1];
 
@@ -457,11 +458,11 @@ cleanup_at(int dirfd, const char *dir, uint64_t *deleted)
 		if (unlinkat(dirfd, name, 0) == 0)
 			count++;
 	}
+out:
 	free(segs);
-done:
 	if (deleted)
 		*deleted = count;
-	return JOURNAL_OK;
+	return rc;
 }
 
 /* ---- writer ---- */
