@@ -37,8 +37,10 @@ static const char usage_text[] =
 	"segment files with one cursor per consumer (see docs/sp-journal.md).\n"
 	"\n"
 	"commands:\n"
-	"  list DIR                 consumers with their lag (lines, bytes) and\n"
+	"  list DIR [--no-lines]    consumers with their lag (lines, bytes) and\n"
 	"                           whether they run; segments; total size\n"
+	"                           (--no-lines: bytes only, without reading\n"
+	"                           the backlog)\n"
 	"  cat DIR [--from-consumer NAME | --since TIME]\n"
 	"                           print the journal's lines: all, those after\n"
 	"                           NAME's cursor, or from the first line whose\n"
@@ -82,6 +84,7 @@ struct args {
 	const char *max_size;
 	const char *idle_exit;
 	bool to_end;
+	bool no_lines;
 };
 
 static volatile sig_atomic_t stop;
@@ -135,6 +138,10 @@ parse_args(struct args *a, int argc, char *argv[])
 		}
 		if (strcmp(s, "--to-end") == 0) {
 			a->to_end = true;
+			continue;
+		}
+		if (strcmp(s, "--no-lines") == 0) {
+			a->no_lines = true;
 			continue;
 		}
 		if (strcmp(s, "--from-consumer") == 0)
@@ -330,14 +337,18 @@ cmd_list(const struct args *a)
 			if (from > segs[i].size)
 				from = segs[i].size;
 			lag_bytes += segs[i].size - from;
-			lag_lines += count_lines(a->dir, segs[i].seq, from);
+			if (!a->no_lines)
+				lag_lines += count_lines(a->dir, segs[i].seq,
+							 from);
 		}
 		snprintf(lockname, sizeof(lockname), "lock.%s", names[c]);
 		state = lock_held(a->dir, lockname, &pid) ? "running"
 							  : "stopped";
-		printf("consumer=%s segment=%" PRIu64 " offset=%" PRIu64
-		       " lag_lines=%" PRIu64 " lag_bytes=%" PRIu64 " state=%s\n",
-		       names[c], pos.seg, pos.off, lag_lines, lag_bytes, state);
+		printf("consumer=%s segment=%" PRIu64 " offset=%" PRIu64,
+		       names[c], pos.seg, pos.off);
+		if (!a->no_lines)
+			printf(" lag_lines=%" PRIu64, lag_lines);
+		printf(" lag_bytes=%" PRIu64 " state=%s\n", lag_bytes, state);
 	}
 out:
 	for (size_t c = 0; c < nnames; c++)

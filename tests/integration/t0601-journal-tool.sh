@@ -46,6 +46,10 @@ assert_eq "$bytes" "$(kv "$TMP/list.out" bytes '^journal=')" "journal bytes"
 assert_eq 3000 "$(kv "$TMP/list.out" lag_lines 'consumer=sink')" "sink lag lines"
 assert_eq "$bytes" "$(kv "$TMP/list.out" lag_bytes 'consumer=sink')" \
 	"sink lag bytes"
+"$SPJ" list "$J" --no-lines >"$TMP/list-fast.out"
+assert_eq "$bytes" "$(kv "$TMP/list-fast.out" lag_bytes 'consumer=sink')" \
+	"sink lag bytes (--no-lines)"
+grep -q lag_lines "$TMP/list-fast.out" && fail "--no-lines printed lag_lines"
 "$SPJ" cat "$J" >"$TMP/cat.out"
 assert_file_eq "$TMP/all.ndjson" "$TMP/cat.out"
 
