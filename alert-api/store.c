@@ -1100,6 +1100,26 @@ in_list(const struct store_entry *e, int idx, const struct store_query *q)
  * Walks the shortest index list that applies, or the ring, newest first,
  * below the cursor; calls back for up to limit + 1 matches.
  */
+/*
+ * Adds e to the page when it matches q: 0 when added or skipped, 1 when the
+ * page is already full (there is more), -1 when out is full.
+ */
+static int
+page_add(const struct store *s, struct store_entry *e,
+	 const struct store_query *q, struct strbuf *out, size_t *n,
+	 uint64_t *last)
+{
+	if (!matches(e, q))
+		return 0;
+	if (*n == q->limit)
+		return 1;
+	if ((*n && strbuf_addch(out, ',')) || render_cached(s, e, out))
+		return -1;
+	*last = e->seq;
+	(*n)++;
+	return 0;
+}
+
 enum store_err
 store_list(struct store *s, const struct store_query *q, struct strbuf *out)
 {
@@ -1111,6 +1131,7 @@ store_list(struct store *s, const struct store_query *q, struct strbuf *out)
 	bool more = false, empty = false;
 	enum store_err rc = STORE_ERR_FULL;
 	char cur[STORE_CURSOR_MAX];
+	int r;
 
 	pthread_rwlock_rdlock(&s->lock);
 	if (q->sensor_id) {
@@ -1161,17 +1182,13 @@ store_list(struct store *s, const struct store_query *q, struct strbuf *out)
 				e = e->lk[idx].next;
 		}
 		for (; e; e = e->lk[idx].next) {
-			if (!matches(e, q))
-				continue;
-			if (n == q->limit) {
+			r = page_add(s, e, q, out, &n, &last);
+			if (r < 0)
+				goto out;
+			if (r > 0) {
 				more = true;
 				break;
 			}
-			if ((n && strbuf_addch(out, ',')) ||
-			    render_cached(s, e, out))
-				goto out;
-			last = e->seq;
-			n++;
 		}
 	} else {
 		bool timed = q->has_since || q->has_until;
@@ -1189,18 +1206,13 @@ store_list(struct store *s, const struct store_query *q, struct strbuf *out)
 				continue;
 			}
 			seq--;
-			e = s->ring[at % s->max];
-			if (!matches(e, q))
-				continue;
-			if (n == q->limit) {
+			r = page_add(s, s->ring[at % s->max], q, out, &n, &last);
+			if (r < 0)
+				goto out;
+			if (r > 0) {
 				more = true;
 				break;
 			}
-			if ((n && strbuf_addch(out, ',')) ||
-			    render_cached(s, e, out))
-				goto out;
-			last = e->seq;
-			n++;
 		}
 	}
 done:
