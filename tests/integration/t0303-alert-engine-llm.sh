@@ -134,6 +134,6 @@ fi
 exec 7>&-
 stop_pid "$ENGINE" 10
 assert_eq 0 "$LAST_STATUS" "alert-engine exit status at end of input"
-grep 'done' "$TMP/err" | grep -q 'llm_breaker_opens=1' ||
-	fail "breaker opens not counted: $(grep done "$TMP/err")"
+grep ' done' "$TMP/err" | grep -q 'llm_breaker_opens=1' ||
+	fail "breaker opens not counted: $(grep ' done' "$TMP/err")"
 note "llm: ok"
