@@ -894,7 +894,14 @@ pc_number(struct payload_conv *pc, const char *s, size_t len,
 	*handled = false;
 	v = json_loadb(s, len, JSON_DECODE_ANY, &e);
 	if (!v) {
-		if (json_error_code(&e) == json_error_numeric_overflow) {
+		/*
+		 * jansson reports the overflow of a leading number before it
+		 * sees what follows: only a payload that is a number token
+		 * alone is an out-of-range number. A line protocol line whose
+		 * measurement starts with 20 digits or more is no number.
+		 */
+		if (json_error_code(&e) == json_error_numeric_overflow &&
+		    strspn(s, "0123456789+-.eE") == len) {
 			*handled = true;
 			return pc_fail(pc, PAYLOAD_ERR_NUMBER, "%s", e.text);
 		}

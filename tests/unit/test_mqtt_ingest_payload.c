@@ -444,6 +444,37 @@ test_topic_utf8(void)
 	topictpl_release(&tpl);
 }
 
+/*
+ * A line protocol measurement starting with 20 digits or more was taken for
+ * an out-of-range bare number (jansson reports the overflow before the rest
+ * of the line); found by tests/fuzz/fuzz_lineproto.
+ */
+static void
+test_lp_digit_measurement(void)
+{
+	struct topictpl tpl;
+	struct payload_conv *pc = make_conv(&tpl, "#", 0, PAYLOAD_PREC_NS);
+	struct strbuf out;
+	const char *lp = "123456789012345678901234m v=1i 1700000000000000000";
+	size_t n;
+
+	strbuf_init(&out, 0);
+	CU_ASSERT_EQUAL(payload_convert(pc, "t", 1, lp, strlen(lp), NOW_NS,
+					&out, &n), PAYLOAD_OK);
+	CU_ASSERT_STRING_EQUAL(out.buf ? out.buf : "",
+		"{\"time\":\"2023-11-14T22:13:20Z\",\"measurement\":"
+		"\"123456789012345678901234m\",\"tags\":{},\"fields\":"
+		"{\"v\":1}}\n");
+	CU_ASSERT_EQUAL(payload_convert(pc, "t", 1, "123456789012345678901234",
+					24, NOW_NS, &out, &n),
+			PAYLOAD_ERR_NUMBER);
+	CU_ASSERT_EQUAL(payload_convert(pc, "t", 1, "-1e400", 6, NOW_NS, &out,
+					&n), PAYLOAD_ERR_NUMBER);
+	strbuf_release(&out);
+	payload_conv_free(pc);
+	topictpl_release(&tpl);
+}
+
 static void
 test_reasons(void)
 {
@@ -471,6 +502,8 @@ test_mqtt_ingest_payload_suite(void)
 	    !CU_add_test(s, "explicit precision", test_explicit_precision) ||
 	    !CU_add_test(s, "line protocol long keys", test_lp_long_keys) ||
 	    !CU_add_test(s, "topic not UTF-8", test_topic_utf8) ||
+	    !CU_add_test(s, "line protocol, digits first",
+			 test_lp_digit_measurement) ||
 	    !CU_add_test(s, "reason tokens", test_reasons))
 		return -1;
 	return 0;
