@@ -70,6 +70,11 @@ struct engine {
 	int64_t last_input_ms, next_save_ms, start_ms;
 	double cpu_start;
 	bool ran;
+	/* journal input: lines up to the position saved with the states were
+	 * applied before the restart; they are skipped, not applied twice */
+	bool skip;
+	struct stage_pos skip_to;
+	uint64_t skipped;
 	long rss_start_kib;
 };
 
@@ -248,6 +253,9 @@ engine_setup(struct engine *eng, struct config *cfg)
 		}
 		log_info("state restored\tfile=\"%s\" states=%zu dropped=%zu",
 			 eng->state_path, si.restored, si.dropped);
+		eng->skip = cfg->in && strcmp(cfg->in, "-") != 0 &&
+			    (si.pos.seg || si.pos.off);
+		eng->skip_to = si.pos;
 	}
 	if (engine_llm_enabled(cfg)) {
 		lo.base_url = config_str(cfg, CK_OPENAI_BASE_URL);
@@ -303,6 +311,19 @@ engine_line(struct engine *eng, const char *line, size_t len)
 	enum record_err rc;
 
 	eng->in_lines++;
+	if (eng->skip) {
+		struct stage_pos p = stage_in_tell(eng->in);
+
+		if (p.seg < eng->skip_to.seg ||
+		    (p.seg == eng->skip_to.seg && p.off <= eng->skip_to.off)) {
+			eng->skipped++;
+			return -1;
+		}
+		eng->skip = false;
+		if (eng->skipped)
+			log_info("skipped input already in the state file"
+				 "\tlines=%" PRIu64, eng->skipped);
+	}
 	rc = record_parse_reading(&r, line, len, &eng->scratch);
 	if (rc != RECORD_OK) {
 		eng->reasons[rc]++;
