@@ -46,6 +46,14 @@ clear(void)
 	}
 }
 
+/* The directory goes at exit (libFuzzer ends a timed run with exit). */
+static void
+remove_dir(void)
+{
+	clear();
+	rmdir(dir);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
@@ -63,9 +71,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!dir[0]) {
 		log_init("fuzz_journal");
 		log_configure(LOG_LEVEL_ERROR, LOG_FORMAT_TEXT, NULL);
-		snprintf(dir, sizeof(dir), "/tmp/fuzz_journal.XXXXXX");
-		if (!mkdtemp(dir))
-			abort();
+		/* tmpfs when there is one: the reader fsyncs its cursor */
+		snprintf(dir, sizeof(dir), "/dev/shm/fuzz_journal.XXXXXX");
+		if (!mkdtemp(dir)) {
+			snprintf(dir, sizeof(dir), "/tmp/fuzz_journal.XXXXXX");
+			if (!mkdtemp(dir))
+				abort();
+		}
+		atexit(remove_dir);
 	}
 	clear();
 	fuzz_split(data, size, '\n', &c, &clen, &seg, &slen);

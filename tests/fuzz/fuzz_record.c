@@ -1,8 +1,11 @@
 /*
  * fuzz_record: record_parse_reading / record_parse_alert on arbitrary bytes.
  * Whatever parses must write back, and writing the re-parsed record must
- * give byte for byte the same text (the round trip is stable).
+ * give byte for byte the same text (the round trip is stable), and what is
+ * written must be a JSON object jansson reads (other stages parse records
+ * with jansson).
  */
+#include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +15,17 @@
 #include "fuzz.h"
 
 static struct record_scratch s1, s2;
+
+static void
+check_jansson(const struct strbuf *sb)
+{
+	json_error_t e;
+	json_t *j = json_loadb(sb->buf, sb->len, JSON_REJECT_DUPLICATES, &e);
+
+	FUZZ_CHECK(j && json_is_object(j), "jansson refuses '%s': %s",
+		   sb->buf, e.text);
+	json_decref(j);
+}
 static int ready;
 
 static void
@@ -34,6 +48,7 @@ check_reading(const char *line, size_t len)
 	strbuf_init(&b, 0);
 	FUZZ_CHECK(record_write_reading(&r, &a) == 0, "write failed for '%.*s'",
 		   (int)len, line);
+	check_jansson(&a);
 	err = record_parse_reading(&r2, a.buf, a.len, &s2);
 	FUZZ_CHECK(err == RECORD_OK, "re-parse of '%s': %s (%s)", a.buf,
 		   record_strerror(err), s2.detail);
@@ -57,6 +72,7 @@ check_alert(const char *line, size_t len)
 	strbuf_init(&b, 0);
 	FUZZ_CHECK(record_write_alert(&al, &a) == 0, "write failed for '%.*s'",
 		   (int)len, line);
+	check_jansson(&a);
 	err = record_parse_alert(&al2, a.buf, a.len, &s2);
 	FUZZ_CHECK(err == RECORD_OK, "re-parse of '%s': %s (%s)", a.buf,
 		   record_strerror(err), s2.detail);
