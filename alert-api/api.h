@@ -96,8 +96,9 @@ struct api {
 
 void api_init(struct api *a);
 
-/* Whether answering may wait on InfluxDB (/ready, /sensors...): http.c
- * answers those off its event threads. */
+/* Whether answering may wait on InfluxDB (/ready, /sensors...) or on the
+ * disk (an acknowledgement is fsynced): http.c answers those off its event
+ * threads. */
 bool api_is_slow(const char *path);
 
 /* Answers one request; resp->body is initialised here. */

@@ -1,0 +1,50 @@
+/*
+ * test_alert_api: which requests http.c answers off its event threads
+ * (api_is_slow): those that wait on InfluxDB and acknowledgements, which
+ * fsync the acknowledgements log; the in-memory routes stay on them.
+ */
+#include <stdbool.h>
+
+#include <CUnit/CUnit.h>
+
+#include "../../alert-api/api.h"
+#include "banned.h"
+
+static void
+test_is_slow(void)
+{
+	static const struct {
+		const char *path;
+		bool slow;
+	} cases[] = {
+		{ "/ready", true },
+		{ "/sensors", true },
+		{ "/sensors/s-1", true },
+		{ "/sensors/s-1/readings", true },
+		{ "/alerts/6f1c1a52-1d0e-5c39-9b43-6a0f5e0d2a11/ack", true },
+		{ "/alerts/x/ack", true },
+		{ "/health", false },
+		{ "/metrics", false },
+		{ "/alerts", false },
+		{ "/alerts/stream", false },
+		{ "/alerts/6f1c1a52-1d0e-5c39-9b43-6a0f5e0d2a11", false },
+		{ "/alerts/ack", false },
+		{ "/", false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		CU_ASSERT_EQUAL(api_is_slow(cases[i].path), cases[i].slow);
+}
+
+int
+test_alert_api_suite(void)
+{
+	CU_pSuite s = CU_add_suite("alert_api", NULL, NULL);
+
+	if (!s)
+		return -1;
+	if (!CU_add_test(s, "requests answered off the event threads",
+			 test_is_slow))
+		return -1;
+	return 0;
+}
