@@ -85,7 +85,6 @@ struct publish {
 	/* the record in topic/payload, not yet accepted by paho (FULL) */
 	bool held;
 	struct stage_pos held_pos;
-	int fatal_ex;
 	/* The main thread, waiting for room in the window, is woken once
 	 * `delivered` reaches `wake_at` (not on every ack: a wake-up costs a
 	 * pipe write and a ppoll, as much as a publish). */
