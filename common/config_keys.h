@@ -162,6 +162,10 @@ KEY(API_CONN_TIMEOUT, CT_DURATION, "30s", ST_API, 0, 1 * S_, H_, NULL,
     "idle connection timeout (SSE streams send heartbeats)")
 KEY(API_MAX_POINTS, CT_INT, "10000", ST_API, 0, 1, 1000000, NULL, "points per readings answer")
 KEY(API_MAX_BODY, CT_SIZE, "16KiB", ST_API, 0, 64, 16 * MIB_, NULL, "largest request body")
+KEY(API_STATE_FILE, CT_STRING, NULL, ST_API, 0, 0, 0, NULL,
+    "with a journal input: save the alerts here with the input position, restore them at start, and commit the cursor")
+KEY(API_STATE_INTERVAL, CT_DURATION, "5s", ST_API, 0, 100, H_, NULL,
+    "how often the state file is saved when alerts changed")
 
 /* journals (--in DIR / --out DIR) */
 KEY(JOURNAL_SEGMENT_SIZE, CT_SIZE, "64MiB", ST_ALL, 0, 4 * KIB_, 16 * GIB_, NULL,
