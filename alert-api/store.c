@@ -120,6 +120,7 @@ struct store {
 	size_t max;
 	struct store_entry **ring;	/* max slots, seq % max */
 	uint64_t lo, hi;		/* alive: [lo, hi); seq starts at 1 */
+	uint64_t first;			/* seq of the first alert stored */
 	struct store_entry **idtab;
 	size_t nid;			/* id buckets (power of two) */
 	struct store_table rules, sensors, strs;
@@ -620,7 +621,7 @@ insert(struct store *s, const struct alert *a, const uuid_t id)
 	{
 		size_t b = (size_t)(e->seq / BLOCK % s->nblk);
 
-		if (e->seq % BLOCK == 0 || e->seq == 1) {
+		if (e->seq % BLOCK == 0 || e->seq == s->first) {
 			s->bmin[b] = e->started_ns;
 			s->bmax[b] = e->started_ns;
 		} else if (e->started_ns < s->bmin[b]) {
@@ -695,7 +696,7 @@ store_new(size_t max)
 		nid <<= 1;
 	s->max = max;
 	s->nid = nid;
-	s->lo = s->hi = 1;
+	s->lo = s->hi = s->first = 1;
 	s->logfd = -1;
 	pthread_mutex_init(&s->logmu, NULL);
 	s->ntagslot = 4096;
@@ -953,11 +954,12 @@ store_has(struct store *s, const char *id_text)
 	return found;
 }
 
+/* The latest event of e as an alert record (no "acknowledged"). */
 static int
-render(const struct store_entry *e, struct strbuf *out)
+render_event(const struct store_entry *e, struct strbuf *out)
 {
 	struct alert a;
-	char id[37], event_id[37], when[RFC3339_MAX];
+	char id[37], event_id[37];
 
 	memset(&a, 0, sizeof(a));
 	uuid_unparse_lower(e->id, id);
@@ -983,7 +985,15 @@ render(const struct store_entry *e, struct strbuf *out)
 	if (!*a.summary)
 		a.summary = a.message;	/* stored once (see struct store_entry) */
 	a.summary_source = e->source->s;
-	if (record_write_alert(&a, out) != 0 || out->len == 0 ||
+	return record_write_alert(&a, out);
+}
+
+static int
+render(const struct store_entry *e, struct strbuf *out)
+{
+	char when[RFC3339_MAX];
+
+	if (render_event(e, out) != 0 || out->len == 0 ||
 	    out->buf[out->len - 1] != '}')
 		return -1;
 	out->len--;		/* reopen the object */
@@ -1226,6 +1236,54 @@ done:
 	rc = STORE_OK;
 out:
 	pthread_rwlock_unlock(&s->lock);
+	return rc;
+}
+
+enum store_err
+store_set_first_seq(struct store *s, uint64_t seq)
+{
+	enum store_err rc = STORE_ERR_BAD_CURSOR;
+
+	pthread_rwlock_wrlock(&s->lock);
+	if (s->lo == s->hi && s->st.inserted == 0 && seq >= 1 &&
+	    seq < UINT64_MAX / 2) {
+		s->lo = s->hi = s->first = seq;
+		rc = STORE_OK;
+	}
+	pthread_rwlock_unlock(&s->lock);
+	return rc;
+}
+
+enum store_err
+store_dump(struct store *s, store_dump_fn *emit, void *arg,
+	   uint64_t *first_seq, size_t *n)
+{
+	struct strbuf sb;
+	uint64_t seq, end;
+	enum store_err rc = STORE_OK;
+
+	strbuf_init(&sb, 0);
+	*n = 0;
+	pthread_rwlock_rdlock(&s->lock);
+	seq = *first_seq = s->lo;
+	end = s->hi;
+	pthread_rwlock_unlock(&s->lock);
+	while (seq < end && rc == STORE_OK) {
+		strbuf_reset(&sb);
+		pthread_rwlock_rdlock(&s->lock);
+		for (size_t i = 0; i < STORE_DUMP_CHUNK && seq < end; i++, seq++) {
+			if (render_event(s->ring[seq % s->max], &sb) ||
+			    strbuf_addch(&sb, '\n')) {
+				rc = STORE_ERR_NOMEM;
+				break;
+			}
+			(*n)++;
+		}
+		pthread_rwlock_unlock(&s->lock);
+		if (rc == STORE_OK && emit(arg, sb.buf, sb.len) != 0)
+			rc = STORE_ERR_IO;
+	}
+	strbuf_release(&sb);
 	return rc;
 }
 

@@ -110,6 +110,33 @@ enum store_err store_list(struct store *s, const struct store_query *q,
 
 void store_get_stats(struct store *s, struct store_stats *st);
 
+/*
+ * Snapshots (alert-api/snapshot): store_dump passes the latest event of
+ * every alert, oldest place first, to emit as NDJSON lines (alert records
+ * without "acknowledged"), up to STORE_DUMP_CHUNK alerts per call; *first_seq
+ * gets the place of the first line (the next place when the store is
+ * empty), *n the number of lines. The read lock is held only while a chunk
+ * is rendered, never during emit, so acknowledgements wait for one chunk at
+ * most. Call it from the thread that calls store_apply (the only writer of
+ * events): between chunks no event can change, so the lines are one
+ * consistent state. Acknowledgements are not written (API_ACK_FILE has
+ * them). emit returns 0, or -1 to stop: STORE_ERR_IO.
+ */
+#define STORE_DUMP_CHUNK 1024
+
+typedef int store_dump_fn(void *arg, const char *buf, size_t len);
+
+enum store_err store_dump(struct store *s, store_dump_fn *emit, void *arg,
+			  uint64_t *first_seq, size_t *n);
+
+/*
+ * Before the first store_apply: the first alert stored gets place seq (a
+ * restored snapshot keeps the places, so cursors handed out before a
+ * restart stay valid). STORE_ERR_BAD_CURSOR when something was stored
+ * already or seq is 0 or absurd.
+ */
+enum store_err store_set_first_seq(struct store *s, uint64_t seq);
+
 /* Opaque cursor text <-> sequence. encode: buf of STORE_CURSOR_MAX. */
 void store_cursor_encode(uint64_t seq, char *buf);
 enum store_err store_cursor_decode(const char *text, uint64_t *seq);
