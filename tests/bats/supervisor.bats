@@ -111,6 +111,10 @@ suplog_has() {
 	[[ $(cat "$FAKE_CTL/engine.args") == "--in $J/readings --consumer engine --out $J/alerts --alert-state-file "*" --env-file $T/sp.env" ]]
 	[ "$(cat "$FAKE_CTL/alert-sink.args")" = "--kind alerts --in $J/alerts --consumer influx --env-file $T/sp.env" ]
 	[[ $(cat "$FAKE_CTL/api.args") == "--in $J/alerts --consumer api --api-ack-file "*" --env-file $T/sp.env" ]]
+	# alert-api gets a state file (so it commits its cursor) through its
+	# environment; no other stage does
+	[ "$(cat "$FAKE_CTL/api.api_state_file")" = "$SENSORPIPE_HOME/state/alert-api.state" ]
+	[ -z "$(cat "$FAKE_CTL/sink.api_state_file")" ]
 
 	# every consumer was registered before the writer (ingest) started
 	[ -f "$J/readings/cursor.influx" ]
