@@ -236,7 +236,7 @@ ingest_open(struct ingest *ing, struct config *cfg)
 	}
 	orc = stage_out_open(&ing->out, cfg);
 	if (orc) {
-		log_error("cannot open the output: %s", stageio_strerror(orc));
+		log_error("cannot open the output: %s", stage_out_errmsg(NULL));
 		return orc == STAGEIO_ERR_USAGE ? EX_USAGE : EX_IOERR;
 	}
 	return EX_OK;

@@ -20,6 +20,15 @@ st=0
 assert_eq 73 "$st" "exit status with an unopenable dead-letter file"
 grep -q "cannot open dead-letter file '$TMP/no/such/dir/dead.ndjson'" \
 	"$TMP/dl.err" || fail "no message naming the dead-letter file"
+# an output journal that cannot be created (under a regular file): 74,
+# with the path and the cause
+: >"$TMP/file"
+st=0
+timeout 10 "$SP_BIN/mqtt-ingest" --out "$TMP/file/j" </dev/null \
+	>"$TMP/jo.out" 2>"$TMP/jo.err" || st=$?
+assert_eq 74 "$st" "exit status with an output journal that cannot be created"
+grep -q "cannot open the output: .*'$TMP/file/j'.*Not a directory" \
+	"$TMP/jo.err" || fail "output error without path and cause: $(cat "$TMP/jo.err")"
 spawn "$SP_BIN/mqtt-ingest" >"$TMP/out.ndjson" 2>"$TMP/err.log"
 ing=$LAST_PID
 wait_for 10 grep -q 'subscribed' "$TMP/err.log"
