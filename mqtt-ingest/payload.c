@@ -882,6 +882,17 @@ pc_json(struct payload_conv *pc, const char *s, size_t len, struct strbuf *out)
 }
 
 /* A bare number: "21.5", "-3", "1e3". */
+/* True when s[0..len) holds only characters of a JSON number (s is not
+ * NUL-terminated). */
+static bool
+pc_number_token(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!memchr("0123456789+-.eE", s[i], 15))
+			return false;
+	return true;
+}
+
 static enum payload_err
 pc_number(struct payload_conv *pc, const char *s, size_t len,
 	  struct strbuf *out, bool *handled)
@@ -901,7 +912,7 @@ pc_number(struct payload_conv *pc, const char *s, size_t len,
 		 * measurement starts with 20 digits or more is no number.
 		 */
 		if (json_error_code(&e) == json_error_numeric_overflow &&
-		    strspn(s, "0123456789+-.eE") == len) {
+		    pc_number_token(s, len)) {
 			*handled = true;
 			return pc_fail(pc, PAYLOAD_ERR_NUMBER, "%s", e.text);
 		}
