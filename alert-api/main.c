@@ -23,8 +23,10 @@
 #include "exitcodes.h"
 #include "http.h"
 #include "influxq.h"
+#include "journal.h"
 #include "log.h"
 #include "record.h"
+#include "snapshot.h"
 #include "sse.h"
 #include "stage.h"
 #include "stageio.h"
@@ -46,8 +48,9 @@ static const struct stage_info info = {
 		"/alerts/{id}/ack, /alerts/stream (Server-Sent Events), "
 		"/sensors, /sensors/{id}, /sensors/{id}/readings, /health, "
 		"/ready, /metrics and a status page at /. The alert state is "
-		"rebuilt from the input at start; acknowledgements are kept in "
-		"API_ACK_FILE.",
+		"rebuilt from the input at start, or with a journal input and "
+		"API_STATE_FILE restored from the state file and the journal "
+		"after its cursor; acknowledgements are kept in API_ACK_FILE.",
 };
 
 struct app {
@@ -60,7 +63,27 @@ struct app {
 	struct stage_in *in;
 	struct deadletter *dl;
 	uint64_t events, rejected;
+	/* API_STATE_FILE, with a journal input only (else NULL) */
+	const char *state_path;
+	int64_t state_interval_ms, next_save_ms;
+	bool dirty;		/* lines handled since the last save */
+	/* lines up to skip_to are in the restored state: not applied again */
+	bool skip;
+	struct stage_pos skip_to;
+	uint64_t skipped, saves;
 };
+
+static bool
+input_is_journal(const struct config *cfg)
+{
+	return cfg->in && strcmp(cfg->in, "-") != 0;
+}
+
+static bool
+pos_le(struct stage_pos a, struct stage_pos b)
+{
+	return a.seg < b.seg || (a.seg == b.seg && a.off <= b.off);
+}
 
 /* Refuses settings that would expose the API: exit 78 when not 0. */
 static int
@@ -89,6 +112,205 @@ check_security(struct config *cfg)
 	return 0;
 }
 
+/*
+ * API_STATE_FILE: loads the state file into the new store. A missing file
+ * starts empty; a damaged one too, with a warning (the journal after the
+ * cursor is then all there is). Returns 0 or an exit status.
+ */
+static int
+restore_state(struct app *app)
+{
+	struct config *cfg = app->cfg;
+	struct snapshot_info si;
+	char err[512];
+	enum snapshot_err rc;
+	int64_t t0;
+
+	app->state_interval_ms = config_num(cfg, CK_API_STATE_INTERVAL);
+	if (!config_is_set(cfg, CK_API_STATE_FILE) ||
+	    !*config_str(cfg, CK_API_STATE_FILE)) {
+		if (!input_is_journal(cfg))
+			return 0;
+		/* said once: this consumer holds every segment */
+		log_msg(config_is_prod(cfg) ? LOG_LEVEL_WARN : LOG_LEVEL_INFO,
+			"API_STATE_FILE is not set: the cursor of consumer '%s' "
+			"is never committed, so the journal '%s' will not shrink "
+			"(segments stay until JOURNAL_MAX_SIZE drops them) and "
+			"each start reads all of it",
+			cfg->consumer ? cfg->consumer : "", cfg->in);
+		return 0;
+	}
+	if (!input_is_journal(cfg)) {
+		log_warn("API_STATE_FILE is used with a journal input only "
+			 "(--in DIR --consumer NAME): ignored");
+		return 0;
+	}
+	app->state_path = config_str(cfg, CK_API_STATE_FILE);
+	app->next_save_ms = time_mono_ms() + app->state_interval_ms;
+	t0 = time_mono_ms();
+	rc = snapshot_load(app->state_path, app->store, &si, err, sizeof(err));
+	switch (rc) {
+	case SNAPSHOT_OK:
+		log_info("state restored\tfile=%s alerts=%zu in_seg=%llu "
+			 "in_off=%llu ms=%lld", app->state_path, si.alerts,
+			 (unsigned long long)si.pos.seg,
+			 (unsigned long long)si.pos.off,
+			 (long long)(time_mono_ms() - t0));
+		app->skip = true;
+		app->skip_to = si.pos;
+		return 0;
+	case SNAPSHOT_MISSING:
+		log_info("no state file yet: starting with no alerts\tfile=%s",
+			 app->state_path);
+		return 0;
+	case SNAPSHOT_ERR_FORMAT:
+		log_warn("%s: starting with no alerts; only the journal after "
+			 "the cursor of consumer '%s' is read (alerts before it "
+			 "are not restored)", err, cfg->consumer);
+		store_free(app->store);
+		app->store = store_new((size_t)config_num(cfg,
+							  CK_API_MAX_ALERTS));
+		if (!app->store) {
+			log_error("cannot allocate the alert store: out of "
+				  "memory");
+			return EX_OSERR;
+		}
+		return 0;
+	case SNAPSHOT_ERR_SYS:
+		log_error("%s", err);
+		return EX_CANTCREAT;
+	case SNAPSHOT_ERR_STORE:
+		log_error("%s", err);
+		return EX_OSERR;
+	}
+	return EX_SOFTWARE;
+}
+
+/*
+ * After a restore: the lines up to the saved position are skipped when the
+ * journal read from the cursor gets there. A position past the end of the
+ * journal (the journal was recreated) or behind the cursor (an older state
+ * file) skips nothing.
+ */
+static void
+check_skip(struct app *app)
+{
+	struct stage_pos cur = stage_in_tell(app->in);
+	struct journal_seg *segs = NULL;
+	size_t n = 0, strays = 0;
+	bool inside = true;
+
+	if (journal_list_segments(app->cfg->in, &segs, &n, &strays) ==
+	    JOURNAL_OK) {
+		struct stage_pos end = {0, 0};
+
+		if (n) {
+			end.seg = segs[n - 1].seq;
+			end.off = segs[n - 1].size;
+		}
+		inside = pos_le(app->skip_to, end);
+	}
+	free(segs);
+	if (!inside) {
+		log_warn("the state file's input position (segment %llu offset "
+			 "%llu) is past the end of journal '%s': keeping its "
+			 "alerts and reading the journal from the cursor",
+			 (unsigned long long)app->skip_to.seg,
+			 (unsigned long long)app->skip_to.off, app->cfg->in);
+		app->skip = false;
+	} else if (pos_le(app->skip_to, cur)) {
+		if (memcmp(&app->skip_to, &cur, sizeof(cur)) != 0)
+			log_warn("the state file's input position (segment "
+				 "%llu offset %llu) is behind the cursor "
+				 "(segment %llu offset %llu): alerts of the "
+				 "lines between are missing",
+				 (unsigned long long)app->skip_to.seg,
+				 (unsigned long long)app->skip_to.off,
+				 (unsigned long long)cur.seg,
+				 (unsigned long long)cur.off);
+		app->skip = false;
+	}
+}
+
+/*
+ * Saves the state with the input position, then commits that position:
+ * lines before it are durably in the state file. Returns 0, or -1 when the
+ * save or the commit failed (logged; the next save tries again, and the
+ * journal still holds everything after the last commit).
+ */
+static int
+save_state(struct app *app)
+{
+	struct stage_pos pos = stage_in_tell(app->in);
+	struct snapshot_info si;
+	char err[512];
+	int64_t t0 = time_mono_ms();
+	enum stageio_err sr;
+
+	if (snapshot_save(app->state_path, app->store, pos, &si, err,
+			  sizeof(err)) != SNAPSHOT_OK) {
+		log_error("%s", err);
+		return -1;
+	}
+	app->dirty = false;
+	app->saves++;
+	log_debug("state saved\talerts=%zu bytes=%llu in_seg=%llu "
+		  "in_off=%llu ms=%lld", si.alerts,
+		  (unsigned long long)si.bytes, (unsigned long long)pos.seg,
+		  (unsigned long long)pos.off,
+		  (long long)(time_mono_ms() - t0));
+	sr = stage_in_commit(app->in, pos);
+	if (sr) {
+		log_error("cannot commit %s: %s", stage_in_name(app->in),
+			  stage_in_errmsg(app->in));
+		return -1;
+	}
+	return 0;
+}
+
+/* Saves when API_STATE_INTERVAL passed since the last try and lines came. */
+static void
+maybe_save_state(struct app *app)
+{
+	int64_t now;
+
+	if (!app->state_path || !app->dirty)
+		return;
+	now = time_mono_ms();
+	if (now < app->next_save_ms)
+		return;
+	app->next_save_ms = now + app->state_interval_ms;
+	(void)save_state(app);
+}
+
+/*
+ * Whether the line just read is in the restored state already. The line
+ * that ends at the saved position also commits it (the state file has
+ * every line before it).
+ */
+static bool
+skip_line(struct app *app)
+{
+	struct stage_pos p;
+
+	if (!app->skip)
+		return false;
+	p = stage_in_tell(app->in);
+	if (pos_le(p, app->skip_to)) {
+		app->skipped++;
+		if (memcmp(&p, &app->skip_to, sizeof(p)) == 0 &&
+		    stage_in_commit(app->in, p))
+			log_error("cannot commit %s: %s",
+				  stage_in_name(app->in),
+				  stage_in_errmsg(app->in));
+		return true;
+	}
+	app->skip = false;
+	log_info("skipped input already in the state file\tlines=%llu",
+		 (unsigned long long)app->skipped);
+	return false;
+}
+
 static int
 setup(struct app *app)
 {
@@ -108,6 +330,7 @@ setup(struct app *app)
 	size_t replayed, bad;
 	const char *ackfile = config_str(cfg, CK_API_ACK_FILE);
 	enum stageio_err sr;
+	int ex;
 
 	app->store = store_new((size_t)config_num(cfg, CK_API_MAX_ALERTS));
 	app->influx = influxq_new(&iq);
@@ -118,6 +341,9 @@ setup(struct app *app)
 		log_error("cannot allocate the alert store: out of memory");
 		return EX_OSERR;
 	}
+	ex = restore_state(app);
+	if (ex)
+		return ex;
 	if (ackfile && *ackfile) {
 		if (store_acklog_open(app->store, ackfile, &replayed, &bad)) {
 			log_error("cannot open acknowledgements log '%s': %s",
@@ -138,6 +364,8 @@ setup(struct app *app)
 		log_error("cannot open input: %s", stageio_strerror(sr));
 		return sr == STAGEIO_ERR_USAGE ? EX_USAGE : EX_NOINPUT;
 	}
+	if (app->skip)
+		check_skip(app);
 	api_init(&app->api);
 	app->api.store = app->store;
 	app->api.influx = app->influx;
@@ -290,6 +518,7 @@ run(struct app *app)
 
 		if (stage_ticker_due(&tick, time_mono_ms()))
 			log_stats(app);
+		maybe_save_state(app);
 		if (eof) {
 			struct timespec ts = {0, 200 * 1000000L};
 
@@ -300,23 +529,29 @@ run(struct app *app)
 		switch (rc) {
 		case STAGEIO_OK:
 			/*
-			 * No stage_in_commit: the alert state lives in memory
-			 * only, so a restart must read the input again from
-			 * its start. On a journal the cursor of this consumer
-			 * stays at the oldest segment; retention is then bounded
-			 * by JOURNAL_MAX_SIZE (docs/alert-api.md).
+			 * No stage_in_commit here: only a saved state file
+			 * (save_state, API_STATE_FILE) makes applied lines
+			 * durable. Without one the cursor stays at the oldest
+			 * segment and a restart reads the journal again;
+			 * retention is then bounded by JOURNAL_MAX_SIZE.
 			 */
+			if (skip_line(app))
+				break;
 			ex = apply_line(app, &scr, &sb, &lim, line, len);
 			if (ex)
 				goto out;
+			app->dirty = true;
 			break;
 		case STAGEIO_TIMEOUT:
 			break;
 		case STAGEIO_BAD_LINE:
+			if (skip_line(app))
+				break;
 			ex = reject_line(app, &lim, "bad_line",
 					 stage_in_bad_reason(app->in), "", 0);
 			if (ex)
 				goto out;
+			app->dirty = true;
 			break;
 		case STAGEIO_EOF:
 			eof = true;
@@ -338,6 +573,12 @@ run(struct app *app)
 	}
 	log_info("stopping\tsignal=%d events=%llu", (int)stage_stop_signal,
 		 (unsigned long long)app->events);
+	if (app->state_path && app->dirty && save_state(app))
+		ex = EX_IOERR;
+	if (app->state_path)
+		log_info("state file\tfile=%s saves=%llu skipped=%llu",
+			 app->state_path, (unsigned long long)app->saves,
+			 (unsigned long long)app->skipped);
 out:
 	record_scratch_release(&scr);
 	strbuf_release(&sb);
