@@ -4,11 +4,11 @@
  *    "first_seq":N,"saved_at":"RFC 3339"}                  header line
  *   {alert record}                 the latest event of each alert, in the
  *   ...                            order of their places (oldest first)
- *   {"end":true,"alerts":N,"fnv1a64":"16 hex digits"}      trailer line
+ *   {"end":true,"alerts":N,"hash":"16 hex digits"}         trailer line
  * in_seg/in_off is the input position every event before it was applied
  * at; first_seq is the place of the first alert (places are kept, so list
  * cursors stay valid across a restart); the trailer counts the alerts and
- * hashes every byte before it (FNV-1a, 64 bits), so a cut or altered file
+ * hashes every byte before it (FNV-1a over 64-bit words), so a cut or altered file
  * is refused as a whole. Acknowledgements are not in it: API_ACK_FILE has
  * them and is replayed after the snapshot is loaded.
  *
