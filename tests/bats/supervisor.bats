@@ -301,3 +301,20 @@ suplog_has() {
 	suplog_has "stage stopped.*stage=api status=137"
 	[ "$(stage_field api state)" = stopped ]
 }
+
+@test "restart stops everything in order and starts a new supervisor" {
+	"$SP" start
+	wait_until 5 all_running ingest sink engine alert-sink api
+	pid=$(cat "$SENSORPIPE_HOME/run/supervisor.pid")
+	run "$SP" restart
+	[ "$status" -eq 0 ]
+	[[ $output == *stopped*started* ]]
+	[ "$(cat "$SENSORPIPE_HOME/run/supervisor.pid")" != "$pid" ]
+	wait_until 5 all_running ingest sink engine alert-sink api
+	for s in ingest sink engine alert-sink api; do
+		[ "$(count start "$s")" -eq 2 ]
+		[ "$(count exit "$s")" -eq 1 ]
+	done
+	# the restart counters start again with the new supervisor
+	[ "$(stage_field ingest restarts)" = 0 ]
+}
