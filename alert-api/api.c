@@ -46,12 +46,17 @@ api_init(struct api *a)
 bool
 api_is_slow(const char *path)
 {
+	return strcmp(path, "/ready") == 0 || strcmp(path, "/sensors") == 0 ||
+	       strncmp(path, "/sensors/", 9) == 0;
+}
+
+bool
+api_is_ack(const char *path)
+{
 	size_t n = strlen(path);
 
-	return strcmp(path, "/ready") == 0 || strcmp(path, "/sensors") == 0 ||
-	       strncmp(path, "/sensors/", 9) == 0 ||
-	       (strncmp(path, "/alerts/", 8) == 0 && n > 12 &&
-		strcmp(path + n - 4, "/ack") == 0);
+	return strncmp(path, "/alerts/", 8) == 0 && n > 12 &&
+	       strcmp(path + n - 4, "/ack") == 0;
 }
 
 void

@@ -96,10 +96,13 @@ struct api {
 
 void api_init(struct api *a);
 
-/* Whether answering may wait on InfluxDB (/ready, /sensors...) or on the
- * disk (an acknowledgement is fsynced): http.c answers those off its event
- * threads. */
+/* Whether answering may wait on InfluxDB (/ready, /sensors...): http.c
+ * answers those off its event threads, a bounded number at once. */
 bool api_is_slow(const char *path);
+/* Whether it is an acknowledgement (/alerts/{id}/ack), which waits on the
+ * disk (the log is fsynced): also answered off the event threads, but not
+ * refused when the InfluxDB requests took every worker. */
+bool api_is_ack(const char *path);
 
 /* Answers one request; resp->body is initialised here. */
 void api_handle(struct api *a, const struct api_request *req,

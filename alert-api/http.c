@@ -285,16 +285,17 @@ worker_main(void *arg)
 	return NULL;
 }
 
-/* Starts a worker for rs; false when too many run (the caller answers 503). */
+/* Starts a worker for rs; false when too many run (limited: the caller
+ * answers 503) or the daemon stops. */
 static bool
-start_worker(struct http *h, struct request_state *rs)
+start_worker(struct http *h, struct request_state *rs, bool limited)
 {
 	pthread_t t;
 	pthread_attr_t attr;
 	bool ok = false;
 
 	pthread_mutex_lock(&h->mu);
-	if (h->workers >= HTTP_MAX_WORKERS || h->stopping) {
+	if ((limited && h->workers >= HTTP_MAX_WORKERS) || h->stopping) {
 		pthread_mutex_unlock(&h->mu);
 		return false;
 	}
@@ -386,12 +387,12 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	req.body = rs->body.buf;
 	req.body_len = rs->body.len;
 	req.now_ns = time_now_ns();
-	if (api_is_slow(url)) {
+	if (api_is_slow(url) || api_is_ack(url)) {
 		/* the strings stay valid while the request lasts */
 		rs->req = req;
 		rs->h = h;
 		rs->conn = conn;
-		if (start_worker(h, rs))
+		if (start_worker(h, rs, !api_is_ack(url)))
 			return MHD_YES;
 		memset(&resp, 0, sizeof(resp));
 		strbuf_init(&resp.body, 0);

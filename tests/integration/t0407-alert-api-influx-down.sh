@@ -66,19 +66,29 @@ while True:
 wait_for 5 python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1]))).close()' "$BH_PORT"
 INFLUX_URL=http://127.0.0.1:$BH_PORT
 api_start --influx-timeout 3s
-note "8 requests stuck on it do not hold up the others"
-for i in 1 2 3 4 5 6 7 8; do
+note "64 requests stuck on it (every InfluxDB worker) do not hold up the others, acks included"
+i=0
+while [ "$i" -lt 64 ]; do
+	i=$((i + 1))
 	spawn curl -s -o /dev/null -w '%{http_code}' "$API_URL/sensors" >"$TMP/stuck.$i"
 	echo "$LAST_PID" >>"$TMP/stuck.pids"
 done
-sleep 0.3 # let them reach the black hole (nothing to poll for)
+sleep 0.5 # let them reach the black hole (nothing to poll for)
 timed 200 /health 500
 timed 200 '/alerts?limit=5' 500
 timed 200 "/alerts/a0000000-0000-5000-8000-000000000001" 500
+t0=$(date +%s%3N)
+expect 200 POST "/alerts/a0000000-0000-5000-8000-000000000001/ack" \
+	-H 'Content-Type: application/json' -d '{"by":"t0407"}'
+ms=$(($(date +%s%3N) - t0))
+[ "$ms" -le 500 ] || fail "ack took ${ms} ms with the InfluxDB workers busy"
+assert_eq '"t0407"' "$(jbody .acknowledged.by)" "ack with the InfluxDB workers busy"
 while read -r p; do
 	wait "$p" || true
 done <"$TMP/stuck.pids"
-for i in 1 2 3 4 5 6 7 8; do
+i=0
+while [ "$i" -lt 64 ]; do
+	i=$((i + 1))
 	assert_eq 503 "$(cat "$TMP/stuck.$i")" "stuck request $i"
 done
 timed 503 /sensors 4500

@@ -1,7 +1,8 @@
 /*
- * test_alert_api: which requests http.c answers off its event threads
- * (api_is_slow): those that wait on InfluxDB and acknowledgements, which
- * fsync the acknowledgements log; the in-memory routes stay on them.
+ * test_alert_api: which requests http.c answers off its event threads:
+ * those that wait on InfluxDB (api_is_slow) and acknowledgements, which
+ * fsync the acknowledgements log (api_is_ack); the in-memory routes stay
+ * on them.
  */
 #include <stdbool.h>
 
@@ -15,25 +16,27 @@ test_is_slow(void)
 {
 	static const struct {
 		const char *path;
-		bool slow;
+		bool slow, ack;
 	} cases[] = {
-		{ "/ready", true },
-		{ "/sensors", true },
-		{ "/sensors/s-1", true },
-		{ "/sensors/s-1/readings", true },
-		{ "/alerts/6f1c1a52-1d0e-5c39-9b43-6a0f5e0d2a11/ack", true },
-		{ "/alerts/x/ack", true },
-		{ "/health", false },
-		{ "/metrics", false },
-		{ "/alerts", false },
-		{ "/alerts/stream", false },
-		{ "/alerts/6f1c1a52-1d0e-5c39-9b43-6a0f5e0d2a11", false },
-		{ "/alerts/ack", false },
-		{ "/", false },
+		{ "/ready", true, false },
+		{ "/sensors", true, false },
+		{ "/sensors/s-1", true, false },
+		{ "/sensors/s-1/readings", true, false },
+		{ "/alerts/6f1c1a52-1d0e-5c39-9b43-6a0f5e0d2a11/ack", false, true },
+		{ "/alerts/x/ack", false, true },
+		{ "/health", false, false },
+		{ "/metrics", false, false },
+		{ "/alerts", false, false },
+		{ "/alerts/stream", false, false },
+		{ "/alerts/6f1c1a52-1d0e-5c39-9b43-6a0f5e0d2a11", false, false },
+		{ "/alerts/ack", false, false },
+		{ "/", false, false },
 	};
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		CU_ASSERT_EQUAL(api_is_slow(cases[i].path), cases[i].slow);
+		CU_ASSERT_EQUAL(api_is_ack(cases[i].path), cases[i].ack);
+	}
 }
 
 int
