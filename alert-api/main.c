@@ -166,7 +166,8 @@ restore_state(struct app *app)
 	case SNAPSHOT_ERR_FORMAT:
 		log_warn("%s: starting with no alerts; only the journal after "
 			 "the cursor of consumer '%s' is read (alerts before it "
-			 "are not restored)", err, cfg->consumer);
+			 "are not restored)", err,
+			 cfg->consumer ? cfg->consumer : "");
 		store_free(app->store);
 		app->store = store_new((size_t)config_num(cfg,
 							  CK_API_MAX_ALERTS));
