@@ -52,12 +52,15 @@ note "stopping the broker for 10 s"
 stop_mosquitto
 down_at=$(date +%s)
 : >"$TMP/go.b"
-wait_for 15 test -f "$TMP/fed.b"
+# generous waits: on a loaded machine paho's file store takes a few ms per
+# message (FACTS: one file per queued publish); the outage simply lasts
+# until all 800 are queued, and at least 10 s
+wait_for 40 test -f "$TMP/fed.b"
 # everything read during the outage is queued on disk by paho
 count_msgs() {
 	find "$TMP/pers" -name 'c-*.msg' | wc -l
 }
-wait_for 10 sh -c "[ \$(find '$TMP/pers' -name 'c-*.msg' | wc -l) -ge 800 ]"
+wait_for 40 sh -c "[ \$(find '$TMP/pers' -name 'c-*.msg' | wc -l) -ge 800 ]"
 note "queued on disk: $(count_msgs) c-N.msg files"
 grep -q 'connection to .* lost' "$TMP/pub.err" || fail "no connection-lost log line"
 kill -0 "$pub" || fail "mqtt-publish exited during the outage"
