@@ -24,6 +24,8 @@
 #include "util.h"
 #include "banned.h"
 
+/* How long a woken follower lets appends gather (see reader_wait). */
+#define JOURNAL_FOLLOW_COALESCE_US 500
 #define JOURNAL_SEG_DIGITS 20
 #define JOURNAL_SEG_SUFFIX ".ndjson"
 #define JOURNAL_SEG_NAMELEN (JOURNAL_SEG_DIGITS + sizeof(JOURNAL_SEG_SUFFIX) - 1)
@@ -1373,9 +1375,21 @@ reader_wait(struct journal_reader *r, int ms)
 	n = poll(&pfd, 1, ms);
 	if (n < 0)
 		return errno == EINTR ? -1 : 0;
-	if (n > 0)
+	if (n > 0) {
+		/*
+		 * A writer that appends line by line (mqtt-ingest must write
+		 * each message before acknowledging it) would otherwise wake
+		 * us once per line. Letting JOURNAL_FOLLOW_COALESCE_US pass
+		 * before reading turns a stream of wake-ups into bursts, as a
+		 * pipe reader behind a busy writer gets, for at most that much
+		 * added latency after an idle period.
+		 */
+		struct timespec ts = { 0, JOURNAL_FOLLOW_COALESCE_US * 1000L };
+
+		nanosleep(&ts, NULL);
 		while (read(r->ifd, evbuf, sizeof(evbuf)) > 0)
 			;
+	}
 	return 0;
 }
 
