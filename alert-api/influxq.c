@@ -367,6 +367,20 @@ add_fields(struct strbuf *out, json_t *columns, json_t *row)
 	return strbuf_addch(out, '}');
 }
 
+/*
+ * influx-sink --kind alerts writes alert events into the same database as
+ * measurement "alerts", tagged with sensor_id: they are not readings, so
+ * the sensor routes skip that series.
+ */
+static bool
+is_alert_series(json_t *series)
+{
+	json_t *name = json_object_get(series, "name");
+
+	return json_is_string(name) &&
+	       strcmp(json_string_value(name), "alerts") == 0;
+}
+
 enum influxq_err
 influxq_sensors(struct influxq *q, struct strbuf *out, char *err,
 		size_t errsz)
@@ -393,8 +407,9 @@ influxq_sensors(struct influxq *q, struct strbuf *out, char *err,
 		json_t *row = json_array_get(json_object_get(s, "values"), 0);
 
 		if (!json_is_string(id) || json_string_length(id) == 0 ||
-		    !json_is_string(name) || !json_is_array(row))
-			continue;	/* series without a sensor_id tag */
+		    !json_is_string(name) || !json_is_array(row) ||
+		    is_alert_series(s))
+			continue;	/* no sensor_id tag, or alert events */
 		if ((!first && strbuf_addch(out, ',')) ||
 		    strbuf_addstr(out, "{\"sensor_id\":") ||
 		    strbuf_add_json_str(out, json_string_value(id),
@@ -450,7 +465,7 @@ influxq_sensor(struct influxq *q, const char *sensor_id, struct strbuf *out,
 		json_t *row = json_array_get(json_object_get(s, "values"), 0);
 		json_t *t = json_array_get(row, 0);
 
-		if (json_is_integer(t) &&
+		if (json_is_integer(t) && !is_alert_series(s) &&
 		    (!best || json_integer_value(t) > best_t)) {
 			best = s;
 			best_t = json_integer_value(t);
