@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "testutil.h"
 #include "banned.h"
 
 #define CHECK_MSG(cond, msg)                                                \
@@ -73,25 +74,6 @@ write_file(const char *path, const char *text)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 	fputs(text, f);
 	CU_ASSERT_EQUAL(fclose(f), 0);
-}
-
-/* Reads a whole file into a malloc'd string ("" when missing). */
-static char *
-read_file(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	int c;
-
-	if (f) {
-		while ((c = fgetc(f)) != EOF)
-			fputc(c, m);
-		fclose(f);
-	}
-	fclose(m);
-	return buf;
 }
 
 /* Sends warnings to a fresh log file so tests can read them back. */
@@ -377,7 +359,7 @@ test_envfile_warnings(void)
 	CU_ASSERT_EQUAL(cfg.warnings, 2);
 	config_release(&cfg);
 	capture_stop();
-	log = read_file(logp);
+	log = test_read_file(logp);
 	snprintf(want, sizeof(want), " test warn: %s:4: MQTT_USERNAME given again "
 		 "(first at line 1); the last one wins\n", path);
 	CU_ASSERT_PTR_NOT_NULL(strstr(log, want));
@@ -849,7 +831,7 @@ test_markdown_matches_docs(void)
 
 	config_print_markdown(m);
 	fclose(m);
-	disk = read_file("../../docs/configuration.md");
+	disk = test_read_file("../../docs/configuration.md");
 	CHECK_MSG(strcmp(buf, disk) == 0,
 		  "docs/configuration.md differs from config_keys.h: run make docs");
 	free(buf);
@@ -859,7 +841,7 @@ test_markdown_matches_docs(void)
 static void
 test_env_example_has_every_key(void)
 {
-	char *text = read_file("../../etc/sensorpipe.env.example");
+	char *text = test_read_file("../../etc/sensorpipe.env.example");
 	char *buf = NULL, want[400], msg[300];
 	size_t len = 0;
 	FILE *m = open_memstream(&buf, &len);

@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "util.h"
+#include "testutil.h"
 #include "banned.h"
 
 static char ldir[64];
@@ -61,24 +62,6 @@ suite_clean(void)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	int c;
-
-	if (f) {
-		while ((c = fgetc(f)) != EOF)
-			fputc(c, m);
-		fclose(f);
-	}
-	fclose(m);
-	return buf;
-}
-
 static void
 fresh(enum log_level level, enum log_format fmt)
 {
@@ -111,7 +94,7 @@ test_text_format(void)
 	log_warn("plain message with 100%% and %s", "'quoted'");
 	log_debug("not shown %d", 1);
 	log_error("cannot open 'x': open: %s", "No such file or directory");
-	text = slurp(lpath);
+	text = test_read_file(lpath);
 	CU_ASSERT_TRUE(matches("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:"
 			       "[0-9]{2}\\.[0-9]{3}Z test-prog info: reconnected "
 			       "attempts=3 down_s=7\\.0\n"
@@ -132,14 +115,14 @@ test_levels(void)
 	log_warn("w");
 	log_info("i");
 	log_error("e");
-	text = slurp(lpath);
+	text = test_read_file(lpath);
 	CU_ASSERT_PTR_NULL(strstr(text, " warn: "));
 	CU_ASSERT_PTR_NULL(strstr(text, " info: "));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, " error: e\n"));
 	free(text);
 	fresh(LOG_LEVEL_DEBUG, LOG_FORMAT_TEXT);
 	log_debug("d %d", 2);
-	text = slurp(lpath);
+	text = test_read_file(lpath);
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, " test-prog debug: d 2\n"));
 	free(text);
 }
@@ -154,7 +137,7 @@ test_json_format(void)
 	fresh(LOG_LEVEL_INFO, LOG_FORMAT_JSON);
 	log_warn("cannot write \"x\"\tpath=\"/a b\\\"c\" n=5 x=1e3 f=7.5 s=abc "
 		 "neg=-2 lead=01 hex=0x10 empty= flag");
-	text = slurp(lpath);
+	text = test_read_file(lpath);
 	CU_ASSERT_EQUAL(strchr(text, '\n') - text + 1, (long)strlen(text));
 	j = json_loads(text, 0, &jerr);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(j);
@@ -191,7 +174,7 @@ test_secrets(void)
 	log_add_secret(NULL);
 	log_add_secret("tok-XYZ");
 	log_error("auth failed for pw=hunter2 and again hunter2\ttoken=tok-XYZ");
-	text = slurp(lpath);
+	text = test_read_file(lpath);
 	CU_ASSERT_PTR_NULL(strstr(text, "hunter2"));
 	CU_ASSERT_PTR_NULL(strstr(text, "tok-XYZ"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "auth failed for pw=*** and again *** token=***\n"));
@@ -200,7 +183,7 @@ test_secrets(void)
 	fresh(LOG_LEVEL_INFO, LOG_FORMAT_JSON);
 	log_add_secret("s3cr3t");
 	log_info("url\tu=\"http://user:s3cr3t@h\"");
-	text = slurp(lpath);
+	text = test_read_file(lpath);
 	CU_ASSERT_PTR_NULL(strstr(text, "s3cr3t"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"u\":\"http://user:***@h\""));
 	free(text);
@@ -213,7 +196,7 @@ test_one_line(void)
 
 	fresh(LOG_LEVEL_INFO, LOG_FORMAT_TEXT);
 	log_info("two\nlines\rand more");
-	text = slurp(lpath);
+	text = test_read_file(lpath);
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "info: two lines and more\n"));
 	CU_ASSERT_EQUAL(strchr(text, '\n') - text + 1, (long)strlen(text));
 	free(text);
@@ -232,8 +215,8 @@ test_reopen(void)
 	log_info("still the old file");
 	log_request_reopen();
 	log_info("after reopen");
-	a = slurp(rotated);
-	b = slurp(lpath);
+	a = test_read_file(rotated);
+	b = test_read_file(lpath);
 	CU_ASSERT_PTR_NOT_NULL(strstr(a, "before rotation"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(a, "still the old file"));
 	CU_ASSERT_PTR_NULL(strstr(a, "after reopen"));
@@ -271,7 +254,7 @@ test_threads(void)
 		CU_ASSERT_EQUAL(pthread_create(&th[i], NULL, thread_main, (void *)i), 0);
 	for (int i = 0; i < THREADS; i++)
 		pthread_join(th[i], NULL);
-	text = slurp(lpath);
+	text = test_read_file(lpath);
 	for (line = strtok_r(text, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
 		n++;
@@ -315,7 +298,7 @@ test_rate_limit(void)
 	log_warn_limited(&lim, "no fields");
 	CU_ASSERT_EQUAL(lim.suppressed, 0);
 	CU_ASSERT_EQUAL(lim.shown, 2);
-	text = slurp(lpath);
+	text = test_read_file(lpath);
 	CU_ASSERT_EQUAL(count(text, "warn: bad line"), 4);
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "warn: bad line n=2\n"));
 	CU_ASSERT_PTR_NULL(strstr(text, "n=3"));
@@ -332,7 +315,7 @@ test_rate_limit(void)
 	CU_ASSERT_EQUAL(lim.suppressed, 3);
 	lim.window_start = time_mono_ms() - 60001;
 	log_warn_limited(&lim, "again");
-	text = slurp(lpath);
+	text = test_read_file(lpath);
 	CU_ASSERT_EQUAL(count(text, " warn: x"), 5);
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "warn: again suppressed=3\n"));
 	free(text);

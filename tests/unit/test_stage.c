@@ -18,6 +18,7 @@
 #include "config.h"
 #include "log.h"
 #include "stage.h"
+#include "testutil.h"
 #include "banned.h"
 
 static char sdir[64];
@@ -78,24 +79,6 @@ suite_clean(void)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-	int c;
-
-	if (f) {
-		while ((c = fgetc(f)) != EOF)
-			fputc(c, m);
-		fclose(f);
-	}
-	fclose(m);
-	return buf;
-}
-
 /* Runs stage_init with stdout sent to a file; returns its status and what
  * it printed (*out, malloc'd). */
 static int
@@ -114,7 +97,7 @@ run_init(struct config *cfg, int argc, char *argv[], char **out)
 	fflush(stdout);
 	dup2(saved, STDOUT_FILENO);
 	close(saved);
-	*out = slurp(path);
+	*out = test_read_file(path);
 	unlink(path);
 	return ex;
 }
@@ -157,7 +140,7 @@ test_errors(void)
 	CU_ASSERT_EQUAL(run_init(&cfg, 3, argv2, &out), EX_CONFIG);
 	CU_ASSERT_STRING_EQUAL(out, "");
 	free(out);
-	log = slurp(logp);
+	log = test_read_file(logp);
 	CU_ASSERT_PTR_NOT_NULL(strstr(log, " influx-sink error: INFLUX_BATCH_SIZE=0 "
 				      "(from flag --influx-batch-size): must be an "
 				      "integer from 1 to 1000000\n"));
@@ -206,10 +189,10 @@ test_go_on_and_signals(void)
 	CU_ASSERT_EQUAL(rename(logp, rotated), 0);
 	CU_ASSERT_EQUAL(raise(SIGHUP), 0);
 	log_info("after hup");
-	log = slurp(logp);
+	log = test_read_file(logp);
 	CU_ASSERT_PTR_NOT_NULL(strstr(log, "influx-sink info: after hup\n"));
 	free(log);
-	log = slurp(rotated);
+	log = test_read_file(rotated);
 	/* effective configuration at debug, secrets masked and scrubbed */
 	CU_ASSERT_PTR_NOT_NULL(strstr(log, "debug: config key=INFLUX_TOKEN "
 				      "value=\"<redacted>\" source=\"environment\"\n"));
