@@ -257,7 +257,7 @@ test_stdout_errors(void)
 }
 
 static void
-test_journal_placeholder(void)
+test_journal_open_errors(void)
 {
 	struct stage_in *in = (struct stage_in *)&in;
 	struct stage_out *out = (struct stage_out *)&out;
@@ -358,8 +358,8 @@ test_stageio_suite(void)
 			 test_stdin_timeout_and_error) ||
 	    !CU_add_test(s, "stdout flush, sync, close", test_stdout) ||
 	    !CU_add_test(s, "stdout EPIPE and ENOSPC", test_stdout_errors) ||
-	    !CU_add_test(s, "journal placeholder and usage",
-			 test_journal_placeholder) ||
+	    !CU_add_test(s, "journal: --consumer required, output open error",
+			 test_journal_open_errors) ||
 	    !CU_add_test(s, "out of memory", test_nomem) ||
 	    !CU_add_test(s, "strerror", test_strerror))
 		return -1;
