@@ -312,44 +312,6 @@ eval_free(struct eval *e)
 
 /* ---- series table ------------------------------------------------------ */
 
-/* Mixes one string into h, eight bytes at a time. */
-static uint64_t
-eval_mix(uint64_t h, const char *s)
-{
-	size_t n = strlen(s);
-	uint64_t w;
-
-	while (n >= 8) {
-		memcpy(&w, s, 8);
-		h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-		h ^= h >> 32;
-		s += 8;
-		n -= 8;
-	}
-	w = n;
-	memcpy(&w, s, n);
-	w ^= (uint64_t)n << 56;
-	h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
-	return h ^ (h >> 29);
-}
-
-/* The series hash, over measurement and non-empty tags (the same parts as
- * record_series_key, without building the key for every reading). */
-static uint64_t
-eval_series_hash(const char *measurement, const struct tag *tags,
-		 size_t ntags)
-{
-	uint64_t h = eval_mix(0x243f6a8885a308d3ULL, measurement);
-
-	for (size_t i = 0; i < ntags; i++) {
-		if (!tags[i].value[0])
-			continue;
-		h = eval_mix(h, tags[i].key);
-		h = eval_mix(h, tags[i].value);
-	}
-	return h;
-}
-
 /* Series keep only their non-empty tags. */
 static bool
 eval_same(const struct eval_series *s, const char *measurement,
@@ -549,16 +511,15 @@ eval_series_new(struct eval *e, const char *key, size_t keylen, uint64_t h,
 	return s;
 }
 
+/* h: record_series_hash of measurement and tags. */
 static struct eval_series *
 eval_series_get(struct eval *e, const char *measurement,
-		const struct tag *tags, size_t ntags)
+		const struct tag *tags, size_t ntags, uint64_t h)
 {
 	struct eval_series *s;
 	struct tag kept[RECORD_MAX_TAGS];
 	size_t nkept = 0;
-	uint64_t h;
 
-	h = eval_series_hash(measurement, tags, ntags);
 	s = eval_find(e, measurement, tags, ntags, h);
 	if (s)
 		return s;
@@ -1148,7 +1109,10 @@ eval_reading(struct eval *e, const struct reading *r, eval_emit_fn emit,
 
 	e->stats.readings++;
 	t = r->has_time || e->clock == EVAL_NEVER ? r->time_ns : e->clock;
-	s = eval_series_get(e, r->measurement, r->tags, r->ntags);
+	s = eval_series_get(e, r->measurement, r->tags, r->ntags,
+			    r->series_hash ? r->series_hash :
+			    record_series_hash(r->measurement, r->tags,
+					       r->ntags));
 	if (!s)
 		return EVAL_ERR_NOMEM;
 	__builtin_prefetch(s->entries);
@@ -1311,7 +1275,9 @@ eval_restore(struct eval *e, const struct eval_state_view *v)
 	struct eval_entry *en = NULL;
 	float *rec;
 
-	s = eval_series_get(e, v->measurement, v->tags, v->ntags);
+	s = eval_series_get(e, v->measurement, v->tags, v->ntags,
+			    record_series_hash(v->measurement, v->tags,
+					       v->ntags));
 	if (!s)
 		return EVAL_ERR_NOMEM;
 	for (uint32_t k = 0; k < s->nentries && !en; k++)

@@ -139,6 +139,80 @@ expected(struct jp *j, const char *what)
 		    pos(j, j->p), what);
 }
 
+/*
+ * The series hash (record_series_hash): per string a multiply-xor over
+ * eight bytes at a time, the length folded into the last word; each tag
+ * hashed on its own and the tags added, so their order does not matter and
+ * the parser can hash them as they come, before sorting.
+ */
+#define SH_K 0x9e3779b97f4a7c15ULL
+
+static inline uint64_t
+sh_fmix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 33);
+}
+
+static inline uint64_t
+sh_bytes(uint64_t h, const char *s, size_t n)
+{
+	uint64_t w = 0;
+	size_t len = n;
+
+	while (n >= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * SH_K;
+		h ^= h >> 32;
+		s += 8;
+		n -= 8;
+	}
+	w = 0;
+	for (size_t i = 0; i < n; i++)
+		w |= (uint64_t)(unsigned char)s[i] << (8 * i);
+	h = (h ^ w ^ (uint64_t)len << 56) * SH_K;
+	return h ^ (h >> 29);
+}
+
+static inline uint64_t
+sh_measurement(const char *m, size_t mlen)
+{
+	return sh_fmix(sh_bytes(0x243f6a8885a308d3ULL, m, mlen));
+}
+
+static inline uint64_t
+sh_tag(const char *k, size_t klen, const char *v, size_t vlen)
+{
+	if (vlen == 0)
+		return 0;	/* empty values are not part of the series */
+	return sh_fmix(sh_bytes(sh_bytes(0x13198a2e03707344ULL, k, klen), v,
+				vlen));
+}
+
+static inline uint64_t
+sh_final(uint64_t mh, uint64_t tsum)
+{
+	uint64_t h = sh_fmix(mh + tsum);
+
+	return h ? h : 1;
+}
+
+uint64_t
+record_series_hash(const char *measurement, const struct tag *tags,
+		   size_t ntags)
+{
+	uint64_t tsum = 0;
+
+	for (size_t i = 0; i < ntags; i++)
+		tsum += sh_tag(tags[i].key, strlen(tags[i].key), tags[i].value,
+			       strlen(tags[i].value));
+	return sh_final(sh_measurement(measurement, strlen(measurement)),
+			tsum);
+}
+
 static inline void
 skip_ws(struct jp *j)
 {
@@ -716,6 +790,7 @@ parse_time(struct jp *j, const char *name, int64_t *ns)
 struct tags_ctx {
 	struct tag *tags;
 	size_t n;
+	uint64_t hsum;		/* sum of sh_tag */
 };
 
 static enum record_err
@@ -740,14 +815,16 @@ tag_member(struct jp *j, const char *key, size_t klen, void *arg)
 	t->tags[t->n].key = key;
 	t->tags[t->n].value = v.s;
 	t->n++;
+	t->hsum += sh_tag(key, klen, v.s, v.len);
 	return RECORD_OK;
 }
 
-/* Parses the tags object, sorts it and refuses equal keys. */
+/* Parses the tags object, sorts it and refuses equal keys; *hsum is the
+ * tags' part of the series hash. */
 static enum record_err
-parse_tags(struct jp *j, struct tag *tags, size_t *ntags)
+parse_tags(struct jp *j, struct tag *tags, size_t *ntags, uint64_t *hsum)
 {
-	struct tags_ctx t = { tags, 0 };
+	struct tags_ctx t = { tags, 0, 0 };
 	enum record_err rc = expect_object(j, "tags", tag_member, &t, 2);
 
 	if (rc)
@@ -759,6 +836,7 @@ parse_tags(struct jp *j, struct tag *tags, size_t *ntags)
 				    "tags: duplicate key '%.*s'",
 				    CLIPS(tags[i].key));
 	*ntags = t.n;
+	*hsum = t.hsum;
 	return RECORD_OK;
 }
 
@@ -891,6 +969,7 @@ enum reading_key { RK_TIME, RK_MEASUREMENT, RK_TAGS, RK_FIELDS };
 struct reading_ctx {
 	struct reading *r;
 	unsigned seen;
+	uint64_t mhash, tsum;	/* parts of the series hash */
 };
 
 static enum record_err
@@ -930,10 +1009,11 @@ reading_member(struct jp *j, const char *key, size_t klen, void *arg)
 			return fail(j, RECORD_ERR_EMPTY,
 				    "measurement: must not be empty");
 		r->measurement = v.s;
+		c->mhash = sh_measurement(v.s, v.len);
 		return RECORD_OK;
 	case RK_TAGS:
 		r->tags = s->tags;
-		return parse_tags(j, s->tags, &r->ntags);
+		return parse_tags(j, s->tags, &r->ntags, &c->tsum);
 	case RK_FIELDS: {
 		struct fields_ctx fc = { s->fields, 0 };
 
@@ -958,7 +1038,7 @@ record_parse_reading(struct reading *r, const char *line, size_t len,
 	static const char *const names[] = {
 		"time", "measurement", "tags", "fields"
 	};
-	struct reading_ctx c = { r, 0 };
+	struct reading_ctx c = { r, 0, 0, 0 };
 	struct jp j;
 	enum record_err rc;
 
@@ -981,6 +1061,7 @@ record_parse_reading(struct reading *r, const char *line, size_t len,
 		if (k != RK_TAGS && !(c.seen & 1u << k))
 			return fail(&j, RECORD_ERR_MISSING,
 				    "missing key '%s'", names[k]);
+	r->series_hash = sh_final(c.mhash, c.tsum);
 	return RECORD_OK;
 }
 
@@ -1109,9 +1190,12 @@ alert_member(struct jp *j, const char *key, size_t klen, void *arg)
 		return fail(j, RECORD_ERR_DUPLICATE, "duplicate key '%s'", key);
 	c->seen |= 1u << k;
 	switch ((enum alert_key)k) {
-	case AK_TAGS:
+	case AK_TAGS: {
+		uint64_t hsum;	/* alerts carry no series hash */
+
 		a->tags = j->s->tags;
-		return parse_tags(j, j->s->tags, &a->ntags);
+		return parse_tags(j, j->s->tags, &a->ntags, &hsum);
+	}
 	case AK_VALUE:
 		return alert_number(j, "value", &a->has_value, &a->value);
 	case AK_THRESHOLD:

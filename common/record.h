@@ -93,6 +93,10 @@ struct reading {
 	size_t ntags;
 	struct field *fields;	/* in input order, keys unique */
 	size_t nfields;
+	/* record_series_hash() of measurement and tags, computed by
+	 * record_parse_reading while the strings are hot; 0 when not computed
+	 * (a reading built by hand): users then call record_series_hash. */
+	uint64_t series_hash;
 };
 
 enum alert_kind { ALERT_FIRED, ALERT_RESOLVED, ALERT_SUMMARIZED };
@@ -161,6 +165,14 @@ bool record_sort_tags(struct tag *tags, size_t n);
  */
 int record_series_key(const char *measurement, const struct tag *tags,
 		      size_t ntags, struct strbuf *out);
+
+/*
+ * A 64-bit hash of the series (measurement and the tags with a non-empty
+ * value, in any order): equal series give equal hashes, and the result is
+ * never 0. Not stable across versions; for in-memory tables only.
+ */
+uint64_t record_series_hash(const char *measurement, const struct tag *tags,
+			    size_t ntags);
 
 const char *alert_kind_name(enum alert_kind k);
 const char *alert_status_name(enum alert_status s);

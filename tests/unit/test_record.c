@@ -689,6 +689,56 @@ test_names(void)
 	}
 }
 
+/* The parser's series hash is record_series_hash: tag order and tags with
+ * an empty value do not change it, escapes are hashed as decoded. */
+static void
+test_series_hash(void)
+{
+	static const char *const same[] = {
+		"{" T ",\"measurement\":\"env\",\"tags\":{\"site\":\"a\","
+		"\"sensor_id\":\"s-1\"}," F "}",
+		"{" T ",\"measurement\":\"env\",\"tags\":{\"sensor_id\":"
+		"\"s-1\",\"x\":\"\",\"site\":\"a\"}," F "}",
+		"{" T ",\"measurement\":\"\\u0065nv\",\"tags\":{\"s\\u0069te\":"
+		"\"a\",\"sensor_id\":\"s-\\u0031\"}," F "}",
+	};
+	static const char *const other[] = {
+		"{" T ",\"measurement\":\"env\",\"tags\":{\"site\":\"a\","
+		"\"sensor_id\":\"s-2\"}," F "}",
+		"{" T ",\"measurement\":\"env\",\"tags\":{\"site\":\"as\","
+		"\"ensor_id\":\"s-1\"}," F "}",
+		"{" T ",\"measurement\":\"env\"," F "}",
+	};
+	struct tag tags[] = { { "site", "a" }, { "sensor_id", "s-1" },
+			      { "empty", "" } };
+	struct record_scratch s;
+	struct reading r;
+	uint64_t h = record_series_hash("env", tags, ARRAY_SIZE(tags));
+
+	record_scratch_init(&s);
+	CU_ASSERT_NOT_EQUAL(h, 0);
+	CU_ASSERT_EQUAL(record_series_hash("env", tags, 2), h);
+	CU_ASSERT_NOT_EQUAL(record_series_hash("env", tags, 1), h);
+	CU_ASSERT_NOT_EQUAL(record_series_hash("env", NULL, 0), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(same); i++) {
+		CU_ASSERT_EQUAL_FATAL(record_parse_reading(&r, same[i],
+							   strlen(same[i]), &s),
+				      RECORD_OK);
+		CU_ASSERT_EQUAL(r.series_hash, h);
+		CU_ASSERT_EQUAL(record_series_hash(r.measurement, r.tags,
+						   r.ntags), h);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(other); i++) {
+		CU_ASSERT_EQUAL_FATAL(record_parse_reading(&r, other[i],
+							   strlen(other[i]), &s),
+				      RECORD_OK);
+		CU_ASSERT_NOT_EQUAL(r.series_hash, h);
+		CU_ASSERT_EQUAL(record_series_hash(r.measurement, r.tags,
+						   r.ntags), r.series_hash);
+	}
+	record_scratch_release(&s);
+}
+
 /* A big line grows the arena; strings from the last parse stay valid. */
 static void
 test_scratch_reuse(void)
@@ -731,6 +781,7 @@ test_record_suite(void)
 	    !CU_add_test(s, "alert round trip", test_alert_roundtrip) ||
 	    !CU_add_test(s, "invalid alerts", test_alert_invalid) ||
 	    !CU_add_test(s, "sort tags, series key", test_sort_and_series) ||
+	    !CU_add_test(s, "series hash", test_series_hash) ||
 	    !CU_add_test(s, "names and strerror", test_names) ||
 	    !CU_add_test(s, "scratch reuse", test_scratch_reuse))
 		return -1;
