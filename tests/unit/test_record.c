@@ -739,6 +739,61 @@ test_series_hash(void)
 	record_scratch_release(&s);
 }
 
+/* Strings are copied eight bytes at a time up to the first byte that needs
+ * a look: an escape, a quote, a control or UTF-8 at every offset. */
+static void
+test_string_offsets(void)
+{
+	static const char *const specials[] = {
+		"\\\"", "\\n", "\\u00e9", "\xc3\xa9", "\xe2\x82\xac",
+		"\xf0\x9f\x98\x80",
+	};
+	static const char *const decoded[] = {
+		"\"", "\n", "\xc3\xa9", "\xc3\xa9", "\xe2\x82\xac",
+		"\xf0\x9f\x98\x80",
+	};
+	struct record_scratch s;
+	struct strbuf line, want;
+	struct reading r;
+
+	record_scratch_init(&s);
+	strbuf_init(&line, 0);
+	strbuf_init(&want, 0);
+	for (size_t k = 0; k < ARRAY_SIZE(specials); k++) {
+		for (int at = 0; at < 20; at++) {
+			strbuf_reset(&line);
+			strbuf_reset(&want);
+			strbuf_addstr(&line, PRE "\"fields\":{\"f\":\"");
+			for (int i = 0; i < at; i++) {
+				strbuf_addch(&line, (char)('a' + i));
+				strbuf_addch(&want, (char)('a' + i));
+			}
+			strbuf_addstr(&line, specials[k]);
+			strbuf_addstr(&want, decoded[k]);
+			strbuf_addstr(&line, "xyz\"}}");
+			strbuf_addstr(&want, "xyz");
+			CU_ASSERT_EQUAL_FATAL(record_parse_reading(&r, line.buf,
+								   line.len,
+								   &s),
+					      RECORD_OK);
+			CU_ASSERT_EQUAL(r.fields[0].v.str.len, want.len);
+			CU_ASSERT_STRING_EQUAL(r.fields[0].v.str.s, want.buf);
+			/* a control byte at the same offset is refused */
+			strbuf_reset(&line);
+			strbuf_addstr(&line, PRE "\"fields\":{\"f\":\"");
+			for (int i = 0; i < at; i++)
+				strbuf_addch(&line, 'a');
+			strbuf_addstr(&line, "\x01\"}}");
+			CU_ASSERT_EQUAL(record_parse_reading(&r, line.buf,
+							     line.len, &s),
+					RECORD_ERR_JSON);
+		}
+	}
+	strbuf_release(&line);
+	strbuf_release(&want);
+	record_scratch_release(&s);
+}
+
 /* A big line grows the arena; strings from the last parse stay valid. */
 static void
 test_scratch_reuse(void)
@@ -782,6 +837,7 @@ test_record_suite(void)
 	    !CU_add_test(s, "invalid alerts", test_alert_invalid) ||
 	    !CU_add_test(s, "sort tags, series key", test_sort_and_series) ||
 	    !CU_add_test(s, "series hash", test_series_hash) ||
+	    !CU_add_test(s, "strings at every offset", test_string_offsets) ||
 	    !CU_add_test(s, "names and strerror", test_names) ||
 	    !CU_add_test(s, "scratch reuse", test_scratch_reuse))
 		return -1;
