@@ -6,9 +6,9 @@
  * Never logs, writes or exits; returns enum eval_err.
  *
  * Index: a series (measurement + sorted tags, record_series_key) is looked
- * up in a hash table by record_series_hash (computed by the parser with the
- * reading, reading.series_hash); when it is first seen, the rules whose measurement and
- * `where` match it are listed once, grouped by field. A reading then costs
+ * up in a hash table by record_series_hash (the parser computes it with the
+ * reading: reading.series_hash); when it is first seen, the rules whose
+ * measurement and `where` match it are listed once, grouped by field. A reading then costs
  * one hash lookup plus, per field of the reading, a scan of that series'
  * field groups (a few strcmp) and one step per rule of the matching group.
  * Nothing is allocated per reading in steady state.
