@@ -110,7 +110,6 @@ struct eval {
 	int64_t dm_step;		/* smallest deadman / 8 */
 	int64_t clock;
 	const struct rule **tmp;	/* rules->n, for series creation */
-	uint32_t *idx;
 	struct eval_bucket *buckets;	/* the rule index */
 	size_t bmask;
 	struct strbuf key, skey, msg, summary, name;
@@ -194,52 +193,66 @@ eval_index_rules(struct eval *e)
 	return 0;
 }
 
+/* The key of an index bucket into e->key: "m\x1f", or "m\x1fkey\x1fvalue"
+ * with a tag. */
 static int
-eval_cmp_u32(const void *a, const void *b)
+eval_bucket_key(struct eval *e, const char *m, const struct tag *tag)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
+	strbuf_reset(&e->key);
+	if (strbuf_addstr(&e->key, m) != 0 || strbuf_addch(&e->key, '\x1f') != 0)
+		return -1;
+	if (tag && (strbuf_addstr(&e->key, tag->key) != 0 ||
+		    strbuf_addch(&e->key, '\x1f') != 0 ||
+		    strbuf_addstr(&e->key, tag->value) != 0))
+		return -1;
+	return 0;
 }
 
-/* Candidate rules of a new series, in rule order, into e->tmp; returns how
- * many of them match. */
+/* Candidate rules of a new series: those of the buckets of its measurement
+ * and of each of its tags, for its measurement and for "*". Each bucket
+ * lists its rules in rule order, so the lists are merged (a rule found
+ * twice, as \x1f inside names can make two lookups meet one bucket, is
+ * taken once). The candidates that match go to e->tmp in rule order;
+ * returns how many. */
 static size_t
 eval_candidates(struct eval *e, const char *measurement,
-		const struct tag *tags, size_t ntags, uint32_t *idx)
+		const struct tag *tags, size_t ntags)
 {
 	const char *ms[2] = {measurement, "*"};
-	size_t n = 0, nm = 0;
+	const struct eval_bucket *lists[2 * (RECORD_MAX_TAGS + 1)];
+	uint32_t pos[2 * (RECORD_MAX_TAGS + 1)];
+	size_t nl = 0, nm = 0;
 
 	/* a measurement literally named "*" looks at its buckets once */
 	for (int m = 0; m < (strcmp(measurement, "*") == 0 ? 1 : 2); m++) {
 		for (size_t t = 0; t <= ntags; t++) {
 			const struct eval_bucket *b;
 
-			strbuf_reset(&e->key);
-			if (strbuf_addf(&e->key, "%s\x1f", ms[m]) != 0)
-				return 0;
-			if (t < ntags &&
-			    strbuf_addf(&e->key, "%s\x1f%s", tags[t].key,
-					tags[t].value) != 0)
+			if (eval_bucket_key(e, ms[m], t < ntags ? &tags[t] :
+					    NULL) != 0)
 				return 0;
 			b = eval_bucket_find(e, e->key.buf, e->key.len, false);
-			if (!b)
-				continue;
-			/* \x1f inside names could make two lookups meet one
-			 * bucket: never copy past the array, drop repeats */
-			if (n + b->n > e->rules->n)
-				continue;
-			memcpy(idx + n, b->rules, b->n * sizeof(*idx));
-			n += b->n;
+			if (b && b->n && nl < ARRAY_SIZE(lists)) {
+				lists[nl] = b;
+				pos[nl++] = 0;
+			}
 		}
 	}
-	qsort(idx, n, sizeof(*idx), eval_cmp_u32);
-	for (size_t i = 0; i < n; i++)
-		if ((i == 0 || idx[i] != idx[i - 1]) &&
-		    rules_match_series(&e->rules->v[idx[i]], measurement, tags,
+	for (;;) {
+		uint32_t min = UINT32_MAX;
+
+		for (size_t l = 0; l < nl; l++)
+			if (pos[l] < lists[l]->n && lists[l]->rules[pos[l]] < min)
+				min = lists[l]->rules[pos[l]];
+		if (min == UINT32_MAX)
+			break;
+		for (size_t l = 0; l < nl; l++)
+			if (pos[l] < lists[l]->n && lists[l]->rules[pos[l]] == min)
+				pos[l]++;
+		if (rules_match_series(&e->rules->v[min], measurement, tags,
 				       ntags))
-			e->tmp[nm++] = &e->rules->v[idx[i]];
+			e->tmp[nm++] = &e->rules->v[min];
+	}
 	return nm;
 }
 
@@ -258,10 +271,9 @@ eval_new(struct eval **ep, const struct rules *rules,
 	e->mask = 1023;
 	e->slots = calloc(e->mask + 1, sizeof(*e->slots));
 	e->tmp = calloc(rules->n + 1, sizeof(*e->tmp));
-	e->idx = calloc(rules->n + 1, sizeof(*e->idx));
 	strbuf_init(&e->key, 1 << 20);
 	strbuf_init(&e->skey, 1 << 20);
-	if (!e->slots || !e->tmp || !e->idx || eval_index_rules(e) != 0) {
+	if (!e->slots || !e->tmp || eval_index_rules(e) != 0) {
 		eval_free(e);
 		return EVAL_ERR_NOMEM;
 	}
@@ -297,7 +309,6 @@ eval_free(struct eval *e)
 	free(e->slots);
 	free(e->dm);
 	free(e->tmp);
-	free(e->idx);
 	for (size_t i = 0; e->buckets && i <= e->bmask; i++) {
 		free(e->buckets[i].key);
 		free(e->buckets[i].rules);
@@ -427,7 +438,7 @@ eval_series_new(struct eval *e, const char *key, size_t keylen, uint64_t h,
 	uint32_t ng = 0;
 	char *p;
 
-	nm = eval_candidates(e, measurement, tags, ntags, e->idx);
+	nm = eval_candidates(e, measurement, tags, ntags);
 	strs = keylen + 1 + strlen(measurement) + 1;
 	for (size_t i = 0; i < ntags; i++)
 		strs += strlen(tags[i].key) + strlen(tags[i].value) + 2;
