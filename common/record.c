@@ -1074,6 +1074,154 @@ reading_member(struct jp *j, const char *key, size_t klen, void *arg)
 	return RECORD_OK;
 }
 
+/* ---- the fast path of readings ---- */
+
+/* Plain bytes at p, up to end or the first byte that is not. */
+static inline size_t
+plain_len(const char *p, const char *end)
+{
+	const unsigned char *q = (const unsigned char *)p;
+	const unsigned char *e = (const unsigned char *)end;
+	size_t n = 0;
+
+	while (e - q >= 8) {
+		uint64_t w, sp;
+
+		memcpy(&w, q, 8);
+		sp = special8(w);
+		if (sp)
+			return n + ((size_t)__builtin_ctzll(sp) >> 3);
+		n += 8;
+		q += 8;
+	}
+	while (q < e && plain[*q]) {
+		n++;
+		q++;
+	}
+	return n;
+}
+
+static inline bool
+fast_lit(struct jp *j, const char *lit, size_t n)
+{
+	if ((size_t)(j->end - j->p) < n || memcmp(j->p, lit, n) != 0)
+		return false;
+	j->p += n;
+	return true;
+}
+
+/* A string of plain bytes only, copied into the arena as parse_string
+ * would copy it. */
+static inline bool
+fast_str(struct jp *j, const char **out, size_t *outlen)
+{
+	char *d = j->s->arena + j->s->arena_len;
+	size_t n;
+
+	if (j->p >= j->end || *j->p != '"')
+		return false;
+	n = copy_plain(j->p + 1, j->end, d);
+	if (n + 1 >= (size_t)(j->end - j->p) || j->p[n + 1] != '"')
+		return false;
+	d[n] = '\0';
+	*out = d;
+	*outlen = n;
+	j->s->arena_len += n + 1;
+	j->p += n + 2;
+	return true;
+}
+
+/*
+ * The fast path of record_parse_reading, for the shape record_write_reading
+ * writes: no white space but at the end, the keys time, measurement, tags
+ * (optional) and fields in this order, strings of plain bytes only (no
+ * escape, control or byte >= 0x80), field values numbers, booleans or
+ * strings. Returns false on anything else, and the caller runs the full
+ * parser on the line, which accepts it with the same result or says what
+ * is wrong: the fast path never decides about an error.
+ */
+static bool
+fast_reading(struct jp *j, struct reading *r)
+{
+	struct record_scratch *s = j->s;
+	const char *k, *v;
+	size_t n, klen, vlen;
+	uint64_t mhash, tsum = 0;
+	struct jv num;
+
+	if (!fast_lit(j, "{\"time\":\"", 9))
+		return false;
+	n = plain_len(j->p, j->end);
+	if (n >= (size_t)(j->end - j->p) || j->p[n] != '"' ||
+	    rfc3339_parse(j->p, n, &r->time_ns) != RFC3339_OK)
+		return false;
+	j->p += n + 1;
+	r->has_time = true;
+	if (!fast_lit(j, ",\"measurement\":", 15) || !fast_str(j, &v, &vlen) ||
+	    vlen == 0)
+		return false;
+	r->measurement = v;
+	mhash = sh_measurement(v, vlen);
+	if (fast_lit(j, ",\"tags\":{", 9) && !fast_lit(j, "}", 1)) {
+		do {
+			if (r->ntags == RECORD_MAX_TAGS ||
+			    !fast_str(j, &k, &klen) || klen == 0 ||
+			    !fast_lit(j, ":", 1) || !fast_str(j, &v, &vlen))
+				return false;
+			s->tags[r->ntags].key = k;
+			s->tags[r->ntags].value = v;
+			r->ntags++;
+			tsum += sh_tag(k, klen, v, vlen);
+		} while (fast_lit(j, ",", 1));
+		if (!fast_lit(j, "}", 1) || !record_sort_tags(s->tags, r->ntags))
+			return false;
+	}
+	if (!fast_lit(j, ",\"fields\":{", 11))
+		return false;
+	do {
+		struct field *f = &s->fields[r->nfields];
+
+		if (r->nfields == RECORD_MAX_FIELDS || !fast_str(j, &k, &klen) ||
+		    klen == 0 || !fast_lit(j, ":", 1) || j->p >= j->end)
+			return false;
+		for (size_t i = 0; i < r->nfields; i++)
+			if (s->fields[i].key[0] == k[0] &&
+			    strcmp(s->fields[i].key, k) == 0)
+				return false;
+		f->key = k;
+		if (*j->p == '"') {
+			f->type = FIELD_STRING;
+			if (!fast_str(j, &f->v.str.s, &f->v.str.len))
+				return false;
+		} else if (fast_lit(j, "true", 4)) {
+			f->type = FIELD_BOOL;
+			f->v.b = true;
+		} else if (fast_lit(j, "false", 5)) {
+			f->type = FIELD_BOOL;
+			f->v.b = false;
+		} else if ((*j->p == '-' || (*j->p >= '0' && *j->p <= '9')) &&
+			   parse_number(j, &num, NULL, NULL) == RECORD_OK) {
+			if (num.type == JV_INT) {
+				f->type = FIELD_INT;
+				f->v.i = num.i;
+			} else {
+				f->type = FIELD_FLOAT;
+				f->v.f = num.f;
+			}
+		} else {
+			return false;
+		}
+		r->nfields++;
+	} while (fast_lit(j, ",", 1));
+	if (!fast_lit(j, "}}", 2))
+		return false;
+	skip_ws(j);
+	if (j->p != j->end)
+		return false;
+	r->series_hash = sh_final(mhash, tsum);
+	return true;
+}
+
 enum record_err
 record_parse_reading(struct reading *r, const char *line, size_t len,
 		     struct record_scratch *s)
@@ -1088,6 +1236,15 @@ record_parse_reading(struct reading *r, const char *line, size_t len,
 	rc = jp_init(&j, line, len, s);
 	if (rc)
 		return rc;
+	memset(r, 0, sizeof(*r));
+	r->tags = s->tags;
+	r->fields = s->fields;
+	if (fast_reading(&j, r))
+		return RECORD_OK;
+	/* the full parser, from the start */
+	j.p = line;
+	s->arena_len = 0;
+	s->detail[0] = '\0';
 	memset(r, 0, sizeof(*r));
 	r->tags = s->tags;
 	r->fields = s->fields;

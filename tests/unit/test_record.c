@@ -794,6 +794,127 @@ test_string_offsets(void)
 	record_scratch_release(&s);
 }
 
+/* Lines in (and near) the shape the fast path of record_parse_reading
+ * takes; test_fast_path mutates them. */
+static const char *const fast_lines[] = {
+	"{\"time\":\"2025-11-26T04:00:00.000100000Z\",\"measurement\":\"env\","
+	"\"tags\":{\"sensor_id\":\"s-00001\",\"site\":\"site-00\"},"
+	"\"fields\":{\"temperature\":20.04,\"humidity\":58.8}}",
+	"{\"time\":\"2026-11-26T04:00:00+09:00\",\"measurement\":\"m\","
+	"\"fields\":{\"i\":-42,\"b\":true,\"c\":false,\"s\":\"\",\"e\":1e-3}}",
+	"{\"time\":\"2026-11-26T04:00:00Z\",\"measurement\":\"m\",\"tags\":{},"
+	"\"fields\":{\"big\":123456789012345678901234567890,\"n\":-0.0}}",
+	"{\"time\":\"2026-11-26T04:00:00Z\",\"measurement\":\"m\",\"tags\":"
+	"{\"z\":\"1\",\"a\":\"\",\"m\":\"x y\"},\"fields\":{\"v\":\"on\"}}\n",
+	"{\"time\":\"2026-11-26T04:00:00Z\",\"measurement\":\"m\",\"tags\":"
+	"{\"k\":\"1\",\"k\":\"2\"},\"fields\":{\"v\":1,\"v\":2}}",
+};
+
+static bool
+same_reading(const struct reading *a, const struct reading *b)
+{
+	if (a->time_ns != b->time_ns || a->has_time != b->has_time ||
+	    strcmp(a->measurement, b->measurement) != 0 ||
+	    a->ntags != b->ntags || a->nfields != b->nfields ||
+	    a->series_hash != b->series_hash)
+		return false;
+	for (size_t i = 0; i < a->ntags; i++)
+		if (strcmp(a->tags[i].key, b->tags[i].key) != 0 ||
+		    strcmp(a->tags[i].value, b->tags[i].value) != 0)
+			return false;
+	for (size_t i = 0; i < a->nfields; i++) {
+		const struct field *x = &a->fields[i], *y = &b->fields[i];
+
+		if (strcmp(x->key, y->key) != 0 || x->type != y->type)
+			return false;
+		if ((x->type == FIELD_FLOAT &&
+		     memcmp(&x->v.f, &y->v.f, sizeof(x->v.f)) != 0) ||
+		    (x->type == FIELD_INT && x->v.i != y->v.i) ||
+		    (x->type == FIELD_BOOL && x->v.b != y->v.b) ||
+		    (x->type == FIELD_STRING &&
+		     (x->v.str.len != y->v.str.len ||
+		      memcmp(x->v.str.s, y->v.str.s, x->v.str.len) != 0)))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The fast path of record_parse_reading gives what the full parser gives:
+ * each line, and many copies with a few bytes replaced, inserted or
+ * deleted, parse to the same result as the same line after a space (which
+ * only the full parser takes).
+ */
+static void
+test_fast_path(void)
+{
+	static const char bytes[] = "\"\\,:{}[] a0-+e.Etfn\x80\xc3\xa9\x01\x7f";
+	struct record_scratch s1, s2;
+	struct strbuf line, spaced;
+	struct reading r1, r2;
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	unsigned differ = 0, ok = 0;
+
+	record_scratch_init(&s1);
+	record_scratch_init(&s2);
+	strbuf_init(&line, 0);
+	strbuf_init(&spaced, 0);
+	for (size_t l = 0; l < ARRAY_SIZE(fast_lines); l++) {
+		for (int it = 0; it < 20000; it++) {
+			enum record_err e1, e2;
+
+			strbuf_reset(&line);
+			strbuf_addstr(&line, fast_lines[l]);
+			for (int m = 0; it > 0 && m < 1 + it % 3; m++) {
+				size_t at, b;
+
+				x ^= x << 13;
+				x ^= x >> 7;
+				x ^= x << 17;
+				at = (size_t)(x % line.len);
+				b = (size_t)((x >> 32) % (sizeof(bytes) - 1));
+				if ((x >> 60) < 10) {
+					line.buf[at] = bytes[b];
+				} else if ((x >> 60) < 13) {
+					memmove(line.buf + at, line.buf + at + 1,
+						line.len - at);
+					line.len--;
+				} else {
+					strbuf_addch(&line, ' ');
+					memmove(line.buf + at + 1, line.buf + at,
+						line.len - at - 1);
+					line.buf[at] = bytes[b];
+				}
+			}
+			strbuf_reset(&spaced);
+			strbuf_addch(&spaced, ' ');
+			strbuf_add(&spaced, line.buf, line.len);
+			e1 = record_parse_reading(&r1, line.buf, line.len, &s1);
+			e2 = record_parse_reading(&r2, spaced.buf, spaced.len,
+						  &s2);
+			if (e1 != e2 || (e1 == RECORD_OK &&
+					 !same_reading(&r1, &r2))) {
+				if (differ++ < 3)
+					fprintf(stderr, "\nfast path differs "
+						"(%d vs %d): %.*s\n", e1, e2,
+						(int)line.len, line.buf);
+			}
+			ok += e1 == RECORD_OK;
+			/* the unchanged line takes the fast path: it copies
+			 * no key of the reading itself to the arena */
+			if (it == 0 && l < 4)
+				CU_ASSERT(e1 == RECORD_OK &&
+					  s1.arena_len < s2.arena_len);
+		}
+	}
+	CU_ASSERT_EQUAL(differ, 0);
+	CU_ASSERT(ok > 1000);	/* many mutated lines are still readings */
+	strbuf_release(&line);
+	strbuf_release(&spaced);
+	record_scratch_release(&s1);
+	record_scratch_release(&s2);
+}
+
 /* A big line grows the arena; strings from the last parse stay valid. */
 static void
 test_scratch_reuse(void)
@@ -838,6 +959,7 @@ test_record_suite(void)
 	    !CU_add_test(s, "sort tags, series key", test_sort_and_series) ||
 	    !CU_add_test(s, "series hash", test_series_hash) ||
 	    !CU_add_test(s, "strings at every offset", test_string_offsets) ||
+	    !CU_add_test(s, "fast path = full parser", test_fast_path) ||
 	    !CU_add_test(s, "names and strerror", test_names) ||
 	    !CU_add_test(s, "scratch reuse", test_scratch_reuse))
 		return -1;
