@@ -171,8 +171,22 @@ sh_bytes(uint64_t h, const char *s, size_t n)
 		n -= 8;
 	}
 	w = 0;
-	for (size_t i = 0; i < n; i++)
-		w |= (uint64_t)(unsigned char)s[i] << (8 * i);
+	if (n & 4) {
+		uint32_t x;
+
+		memcpy(&x, s, 4);
+		w = x;
+		s += 4;
+	}
+	if (n & 2) {
+		uint16_t x;
+
+		memcpy(&x, s, 2);
+		w |= (uint64_t)x << (n & 4) * 8;
+		s += 2;
+	}
+	if (n & 1)
+		w |= (uint64_t)(unsigned char)*s << (n & 6) * 8;
 	h = (h ^ w ^ (uint64_t)len << 56) * SH_K;
 	return h ^ (h >> 29);
 }
