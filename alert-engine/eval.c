@@ -1180,6 +1180,31 @@ eval_reading(struct eval *e, const struct reading *r, eval_emit_fn emit,
 	return EVAL_OK;
 }
 
+/* Lines of a series block that eval_prefetch loads: the struct, its tags
+ * and groups, and the first states; eval_reading loads the rest. */
+#define EVAL_PREFETCH_LINES 16
+
+void
+eval_prefetch_slot(const struct eval *e, const struct reading *r)
+{
+	if (r->series_hash)
+		__builtin_prefetch(&e->slots[r->series_hash & e->mask]);
+}
+
+void
+eval_prefetch(const struct eval *e, const struct reading *r)
+{
+	const struct eval_series *s;
+
+	if (!r->series_hash)
+		return;
+	s = e->slots[r->series_hash & e->mask];
+	if (!s)
+		return;
+	for (int i = 0; i < EVAL_PREFETCH_LINES; i++)
+		__builtin_prefetch((const char *)s + i * 64);
+}
+
 enum eval_err
 eval_tick(struct eval *e, int64_t idle_ns, eval_emit_fn emit, void *ctx)
 {

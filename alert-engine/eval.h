@@ -120,6 +120,15 @@ void eval_free(struct eval *e);
 enum eval_err eval_reading(struct eval *e, const struct reading *r,
 			   eval_emit_fn emit, void *ctx);
 
+/*
+ * Hints that change nothing but let cache misses overlap with other work:
+ * eval_prefetch_slot starts loading the table slot of r's series; some
+ * time later, eval_prefetch the first lines of the series found there
+ * (which reads the slot); some time later still, eval_reading(r).
+ */
+void eval_prefetch_slot(const struct eval *e, const struct reading *r);
+void eval_prefetch(const struct eval *e, const struct reading *r);
+
 /* The input has been silent for idle_ns of wall time: fires the deadman
  * states that are due at clock + idle_ns. */
 enum eval_err eval_tick(struct eval *e, int64_t idle_ns, eval_emit_fn emit,

@@ -29,6 +29,8 @@
  * wall-clock deadman check runs on these wake-ups). */
 #define ENGINE_LLM_POLL_MS 5
 #define ENGINE_IDLE_POLL_MS 100
+/* Readings parsed ahead of the one being applied (engine_line). */
+#define ENGINE_AHEAD 2
 
 static const struct config_opt engine_opts[] = {
 	{"check-rules", "FILE",
@@ -58,7 +60,12 @@ struct engine {
 	struct stage_in *in;
 	struct stage_out *out;
 	struct deadletter *dl;
-	struct record_scratch scratch;	/* readings */
+	/* readings: parsed up to ENGINE_AHEAD lines ahead of the one applied
+	 * (engine_line); each pending reading keeps its scratch */
+	struct record_scratch scratch[ENGINE_AHEAD + 1];
+	unsigned cur;			/* scratch of the next parse */
+	struct reading pending[ENGINE_AHEAD];
+	unsigned npending;
 	struct record_scratch ascratch;	/* summarized events */
 	struct strbuf line;
 	struct log_limit bad_limit;
@@ -225,7 +232,8 @@ engine_setup(struct engine *eng, struct config *cfg)
 	const char *path = config_str(cfg, CK_ALERT_RULES_FILE);
 
 	eng->cfg = cfg;
-	record_scratch_init(&eng->scratch);
+	for (size_t i = 0; i < ARRAY_SIZE(eng->scratch); i++)
+		record_scratch_init(&eng->scratch[i]);
 	record_scratch_init(&eng->ascratch);
 	strbuf_init(&eng->line, 0);
 	eng->bad_limit.burst = 5;
@@ -304,11 +312,50 @@ engine_bad(struct engine *eng, const char *reason, const char *detail,
 	return -1;
 }
 
+/* Applies the oldest pending reading; -1 to go on, else the exit code. */
+static int
+engine_apply_one(struct engine *eng)
+{
+	struct reading r = eng->pending[0];
+
+	eng->npending--;
+	memmove(eng->pending, eng->pending + 1,
+		eng->npending * sizeof(eng->pending[0]));
+	if (eval_reading(eng->eval, &r, engine_emit, eng) == EVAL_ERR_NOMEM) {
+		log_error("out of memory in the rule engine");
+		return EX_OSERR;
+	}
+	return -1;
+}
+
+/* Applies every pending reading, in order. */
+static int
+engine_apply(struct engine *eng)
+{
+	int ex = -1;
+
+	while (eng->npending && ex < 0)
+		ex = engine_apply_one(eng);
+	eng->npending = 0;
+	return ex;
+}
+
+/*
+ * A reading is applied ENGINE_AHEAD lines after it was parsed (or when the
+ * burst of ready lines ends), so that its series comes from memory in
+ * steps while the readings before it are applied: its slot in the series
+ * table when it is parsed, the series itself one line later. Readings are
+ * applied in input order, each before anything a later line causes (a dead
+ * letter, --strict), and all before output is flushed, states are saved or
+ * the input is committed.
+ */
 static int
 engine_line(struct engine *eng, const char *line, size_t len)
 {
+	struct record_scratch *sc = &eng->scratch[eng->cur];
 	struct reading r;
 	enum record_err rc;
+	int ex;
 
 	eng->in_lines++;
 	if (eng->skip) {
@@ -324,17 +371,24 @@ engine_line(struct engine *eng, const char *line, size_t len)
 			log_info("skipped input already in the state file"
 				 "\tlines=%" PRIu64, eng->skipped);
 	}
-	rc = record_parse_reading(&r, line, len, &eng->scratch);
+	rc = record_parse_reading(&r, line, len, sc);
 	if (rc != RECORD_OK) {
+		ex = engine_apply(eng);
+		if (ex >= 0)
+			return ex;
 		eng->reasons[rc]++;
-		return engine_bad(eng, engine_reason(rc), eng->scratch.detail,
-				  line, len);
+		return engine_bad(eng, engine_reason(rc), sc->detail, line,
+				  len);
 	}
-	if (eval_reading(eng->eval, &r, engine_emit, eng) == EVAL_ERR_NOMEM) {
-		log_error("out of memory in the rule engine");
-		return EX_OSERR;
-	}
-	return -1;
+	eval_prefetch_slot(eng->eval, &r);
+	if (eng->npending)
+		eval_prefetch(eng->eval, &eng->pending[eng->npending - 1]);
+	ex = eng->npending == ENGINE_AHEAD ? engine_apply_one(eng) : -1;
+	/* r's strings stay in sc until it is applied: the next parses use
+	 * the other scratches */
+	eng->pending[eng->npending++] = r;
+	eng->cur = (eng->cur + 1) % ARRAY_SIZE(eng->scratch);
+	return ex;
 }
 
 /* Output synced, then states saved with the input position, then the
@@ -454,8 +508,11 @@ engine_run(struct engine *eng)
 			break;
 		case STAGEIO_BAD_LINE:
 			eng->in_lines++;
-			ex = engine_bad(eng, "too_long",
-					stage_in_bad_reason(eng->in), "", 0);
+			ex = engine_apply(eng);
+			if (ex < 0)
+				ex = engine_bad(eng, "too_long",
+						stage_in_bad_reason(eng->in),
+						"", 0);
 			break;
 		case STAGEIO_TIMEOUT:
 			break;
@@ -485,6 +542,12 @@ engine_run(struct engine *eng)
 			burst = 0;
 			eng->last_input_ms = time_mono_ms();
 		}
+		if (eng->npending) {
+			int aex = engine_apply(eng);
+
+			if (ex < 0 || ex == EX_OK)
+				ex = aex >= 0 ? aex : ex;
+		}
 		if (stage_out_flush(eng->out) != STAGEIO_OK) {
 			log_error("cannot write output: %s",
 				  stage_out_errmsg(eng->out));
@@ -494,6 +557,11 @@ engine_run(struct engine *eng)
 			ex = engine_idle(eng, rc == STAGEIO_TIMEOUT);
 	}
 	if (ex == EX_OK || ex < 0) {
+		/* a stop asked for in the middle of a burst */
+		int aex = engine_apply(eng);
+
+		if (aex >= 0)
+			return aex;
 		engine_drain_llm(eng);
 		if (eng->out_err)
 			return EX_IOERR;
@@ -536,7 +604,8 @@ engine_release(struct engine *eng)
 	eval_free(eng->eval);
 	rules_release(&eng->rules);
 	deadletter_close(eng->dl);
-	record_scratch_release(&eng->scratch);
+	for (size_t i = 0; i < ARRAY_SIZE(eng->scratch); i++)
+		record_scratch_release(&eng->scratch[i]);
 	record_scratch_release(&eng->ascratch);
 	strbuf_release(&eng->line);
 }
