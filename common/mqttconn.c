@@ -29,6 +29,9 @@
 
 #define MQTTCONN_CAUSE_MAX 256
 #define MQTTCONN_MAX_TOPICS 64
+/* paho clients one mqttconn may go through (mqttconn_poll): the first and
+ * up to 15 replacements */
+#define MQTTCONN_MAX_CLIENTS 16
 
 enum mqttconn_state {
 	MC_IDLE,	/* created, not started */
@@ -36,6 +39,14 @@ enum mqttconn_state {
 	MC_CONNECTING,	/* MQTTAsync_connect issued */
 	MC_UP,
 	MC_STOPPED,
+};
+
+/* The context of one paho client's publish callbacks, so that a retired
+ * client (none is expected to call back) cannot complete a token of its
+ * successor. */
+struct mqttconn_gen {
+	struct mqttconn *c;
+	_Atomic bool retired;
 };
 
 struct mqttconn {
@@ -47,6 +58,17 @@ struct mqttconn {
 	int ntopics;
 	MQTTAsync client;
 	bool client_made;
+	/* clients[nclients - 1] is the current one; the ones before were
+	 * retired and are never used or destroyed again */
+	MQTTAsync clients[MQTTCONN_MAX_CLIENTS];
+	struct mqttconn_gen gens[MQTTCONN_MAX_CLIENTS];
+	int nclients;
+	/* A QoS 1/2 publish failed without its token (paho's threads set
+	 * it; mqttconn_poll replaces the client before the next connect). */
+	_Atomic bool lost_track;
+	/* The connection was lost with a persistence dir: reload what is
+	 * pending into a new client before the next connect. */
+	bool reload;
 	bool tls;
 	int wake[2];
 
@@ -83,6 +105,11 @@ struct mqttconn {
 	_Atomic uint64_t reconnects;
 	_Atomic uint64_t attempts;
 	_Atomic uint64_t connected_ms;	/* closed connections only */
+	_Atomic uint64_t client_resets;
+	/* QoS 1/2 completions: all (paho's deliveryComplete) and those of
+	 * publishes made through mqttconn_publish by the current client */
+	_Atomic uint64_t dc_all;
+	_Atomic uint64_t dc_ours;
 	_Atomic int64_t up_since_pub;	/* 0 while down */
 	_Atomic int in_message;		/* the message callback is running */
 };
@@ -381,40 +408,86 @@ mqttconn_on_sub_fail5(void *ctx, MQTTAsync_failureData5 *r)
 }
 
 static void
+mqttconn_delivered(void *ctx, int token, bool ok, bool acked_qos)
+{
+	struct mqttconn_gen *g = ctx;
+	struct mqttconn *c = g->c;
+
+	if (atomic_load(&g->retired))
+		return;
+	if (ok && acked_qos)
+		atomic_fetch_add_explicit(&c->dc_ours, 1, memory_order_relaxed);
+	/* A QoS 1/2 publish whose first write failed on a broken connection
+	 * fails without its token (paho's processCommand), yet stays in
+	 * flight in paho with its memory freed: see mqttconn_poll. */
+	if (!ok && acked_qos && token == 0) {
+		atomic_store(&c->lost_track, true);
+		mqttconn_poke(c);
+		return;
+	}
+	if (c->cb.delivered)
+		c->cb.delivered(c->cb.ctx, token, ok);
+}
+
+static void
 mqttconn_on_pub_ok3(void *ctx, MQTTAsync_successData *r)
 {
-	struct mqttconn *c = ctx;
-
-	if (c->cb.delivered)
-		c->cb.delivered(c->cb.ctx, r ? r->token : 0, true);
+	mqttconn_delivered(ctx, r ? r->token : 0, true, false);
 }
 
 static void
 mqttconn_on_pub_ok5(void *ctx, MQTTAsync_successData5 *r)
 {
+	mqttconn_delivered(ctx, r ? r->token : 0,
+			   !r || (int)r->reasonCode < 0x80, false);
+}
+
+static void
+mqttconn_on_pub1_ok3(void *ctx, MQTTAsync_successData *r)
+{
+	mqttconn_delivered(ctx, r ? r->token : 0, true, true);
+}
+
+static void
+mqttconn_on_pub1_ok5(void *ctx, MQTTAsync_successData5 *r)
+{
+	mqttconn_delivered(ctx, r ? r->token : 0,
+			   !r || (int)r->reasonCode < 0x80, true);
+}
+
+/* paho's deliveryComplete: every QoS 1/2 publish the broker acknowledged,
+ * also those restored from the persistence dir (which have no onSuccess). */
+static void
+mqttconn_on_dc(void *ctx, MQTTAsync_token token)
+{
 	struct mqttconn *c = ctx;
 
-	if (c->cb.delivered)
-		c->cb.delivered(c->cb.ctx, r ? r->token : 0,
-				!r || (int)r->reasonCode < 0x80);
+	(void)token;
+	atomic_fetch_add_explicit(&c->dc_all, 1, memory_order_relaxed);
 }
 
 static void
 mqttconn_on_pub_fail3(void *ctx, MQTTAsync_failureData *r)
 {
-	struct mqttconn *c = ctx;
-
-	if (c->cb.delivered)
-		c->cb.delivered(c->cb.ctx, r ? r->token : 0, false);
+	mqttconn_delivered(ctx, r ? r->token : 0, false, false);
 }
 
 static void
 mqttconn_on_pub_fail5(void *ctx, MQTTAsync_failureData5 *r)
 {
-	struct mqttconn *c = ctx;
+	mqttconn_delivered(ctx, r ? r->token : 0, false, false);
+}
 
-	if (c->cb.delivered)
-		c->cb.delivered(c->cb.ctx, r ? r->token : 0, false);
+static void
+mqttconn_on_pub1_fail3(void *ctx, MQTTAsync_failureData *r)
+{
+	mqttconn_delivered(ctx, r ? r->token : 0, false, true);
+}
+
+static void
+mqttconn_on_pub1_fail5(void *ctx, MQTTAsync_failureData5 *r)
+{
+	mqttconn_delivered(ctx, r ? r->token : 0, false, true);
 }
 
 static void
@@ -512,14 +585,63 @@ mqttconn_url_is_tls(const char *url)
 	       strncmp(url, "wss://", 6) == 0;
 }
 
+/* Creates the paho client (the first, or a replacement: it reloads what
+ * the persistence dir holds) as clients[nclients]. */
+static enum mqttconn_err
+mqttconn_make_client(struct mqttconn *c, char *errmsg, size_t errsize)
+{
+	MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
+	MQTTAsync client;
+	int prc;
+
+	if (c->nclients == MQTTCONN_MAX_CLIENTS) {
+		snprintf(errmsg, errsize,
+			 "the MQTT client lost track of its publishes %d times: restart to reload %s",
+			 MQTTCONN_MAX_CLIENTS - 1,
+			 c->cfg.persistence_dir ? "the queue from MQTT_PERSISTENCE_DIR" :
+			 "(no MQTT_PERSISTENCE_DIR: the queue is lost)");
+		return MQTTCONN_ERR_PAHO;
+	}
+	co.MQTTVersion = c->cfg.version == 5 ? MQTTVERSION_5 :
+		MQTTVERSION_3_1_1;
+	if (c->cfg.max_buffered > 0) {
+		co.sendWhileDisconnected = 1;
+		co.maxBufferedMessages = c->cfg.max_buffered;
+		co.allowDisconnectedSendAtAnyTime = 1;
+	}
+	prc = MQTTAsync_createWithOptions(&client, c->cfg.url,
+		c->cfg.client_id,
+		c->cfg.persistence_dir ? MQTTCLIENT_PERSISTENCE_DEFAULT :
+		MQTTCLIENT_PERSISTENCE_NONE,
+		(void *)c->cfg.persistence_dir, &co);
+	if (prc != MQTTASYNC_SUCCESS) {
+		snprintf(errmsg, errsize, "cannot create MQTT client for '%s': %s",
+			 c->cfg.url, MQTTAsync_strerror(prc));
+		return prc == MQTTASYNC_BAD_PROTOCOL ? MQTTCONN_ERR_CONFIG :
+			MQTTCONN_ERR_PAHO;
+	}
+	c->client = client;
+	c->client_made = true;
+	c->clients[c->nclients] = client;
+	c->gens[c->nclients].c = c;
+	atomic_store(&c->gens[c->nclients].retired, false);
+	c->nclients++;
+	prc = MQTTAsync_setCallbacks(c->client, c, mqttconn_on_lost,
+				     mqttconn_on_message, mqttconn_on_dc);
+	if (prc != MQTTASYNC_SUCCESS) {
+		snprintf(errmsg, errsize, "cannot set MQTT callbacks: %s",
+			 MQTTAsync_strerror(prc));
+		return MQTTCONN_ERR_PAHO;
+	}
+	return MQTTCONN_OK;
+}
+
 enum mqttconn_err
 mqttconn_new(struct mqttconn **cp, const struct mqttconn_cfg *cfg,
 	     const struct mqttconn_callbacks *cb, char *errmsg, size_t errsize)
 {
-	MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
 	struct mqttconn *c = NULL;
 	enum mqttconn_err rc = MQTTCONN_ERR_NOMEM;
-	int prc;
 
 	*cp = NULL;
 	errmsg[0] = '\0';
@@ -608,34 +730,9 @@ mqttconn_new(struct mqttconn **cp, const struct mqttconn_cfg *cfg,
 		goto out;
 	}
 
-	co.MQTTVersion = c->cfg.version == 5 ? MQTTVERSION_5 :
-		MQTTVERSION_3_1_1;
-	if (c->cfg.max_buffered > 0) {
-		co.sendWhileDisconnected = 1;
-		co.maxBufferedMessages = c->cfg.max_buffered;
-		co.allowDisconnectedSendAtAnyTime = 1;
-	}
-	prc = MQTTAsync_createWithOptions(&c->client, c->cfg.url,
-		c->cfg.client_id,
-		c->cfg.persistence_dir ? MQTTCLIENT_PERSISTENCE_DEFAULT :
-		MQTTCLIENT_PERSISTENCE_NONE,
-		(void *)c->cfg.persistence_dir, &co);
-	if (prc != MQTTASYNC_SUCCESS) {
-		snprintf(errmsg, errsize, "cannot create MQTT client for '%s': %s",
-			 c->cfg.url, MQTTAsync_strerror(prc));
-		rc = prc == MQTTASYNC_BAD_PROTOCOL ? MQTTCONN_ERR_CONFIG :
-			MQTTCONN_ERR_PAHO;
+	rc = mqttconn_make_client(c, errmsg, errsize);
+	if (rc)
 		goto out;
-	}
-	c->client_made = true;
-	prc = MQTTAsync_setCallbacks(c->client, c, mqttconn_on_lost,
-				     mqttconn_on_message, NULL);
-	if (prc != MQTTASYNC_SUCCESS) {
-		snprintf(errmsg, errsize, "cannot set MQTT callbacks: %s",
-			 MQTTAsync_strerror(prc));
-		rc = MQTTCONN_ERR_PAHO;
-		goto out;
-	}
 	c->state = MC_IDLE;
 	*cp = c;
 	c = NULL;
@@ -886,6 +983,7 @@ mqttconn_handle_events(struct mqttconn *c)
 
 		mqttconn_mark_down(c, now);
 		delay = mqttconn_schedule(c);
+		c->reload = c->cfg.persistence_dir != NULL;
 		log_warn("connection to '%s' lost\tcause=\"%s\" up_s=%.1f next_delay_ms=%llu",
 			 c->cfg.url, cause, up_s, (unsigned long long)delay);
 	}
@@ -926,6 +1024,37 @@ mqttconn_wait(struct mqttconn *c, int timeout_ms)
 	return 0;
 }
 
+/*
+ * Retires the paho client (see mqttconn_poll in mqttconn.h) and makes a
+ * new one, which reloads the unacknowledged publishes from the persistence
+ * dir. Called while disconnected, before a connect attempt.
+ */
+static enum mqttconn_err
+mqttconn_replace_client(struct mqttconn *c, const char *why)
+{
+	int before = mqttconn_pending(c), after;
+	enum mqttconn_err rc;
+	bool stored = c->cfg.persistence_dir != NULL;
+
+	atomic_store(&c->lost_track, false);
+	c->reload = false;
+	atomic_store(&c->gens[c->nclients - 1].retired, true);
+	rc = mqttconn_make_client(c, c->errmsg, sizeof(c->errmsg));
+	if (rc)
+		return rc;
+	atomic_fetch_add_explicit(&c->client_resets, 1, memory_order_relaxed);
+	after = mqttconn_pending(c);
+	if (stored)
+		log_info("replaced the MQTT client, which reloaded the publishes not yet acknowledged from MQTT_PERSISTENCE_DIR\twhy=\"%s\" pending_before=%d reloaded=%d resets=%d",
+			 why, before, after, c->nclients - 1);
+	else
+		log_error("replaced the MQTT client; without MQTT_PERSISTENCE_DIR the publishes it held are lost\twhy=\"%s\" lost=%d resets=%d",
+			  why, before, c->nclients - 1);
+	if (c->cb.reset)
+		c->cb.reset(c->cb.ctx, stored);
+	return MQTTCONN_OK;
+}
+
 enum mqttconn_err
 mqttconn_poll(struct mqttconn *c, int timeout_ms)
 {
@@ -937,6 +1066,15 @@ mqttconn_poll(struct mqttconn *c, int timeout_ms)
 		return rc;
 	now = time_mono_ms();
 	if (c->state == MC_DOWN && now >= c->next_attempt_ms) {
+		if (atomic_load(&c->lost_track))
+			rc = mqttconn_replace_client(c,
+				"a publish failed on a broken connection and paho lost track of it");
+		else if (c->reload && mqttconn_pending(c) > 0)
+			rc = mqttconn_replace_client(c,
+				"the connection was lost with publishes in flight");
+		if (rc)
+			return rc;
+		c->reload = false;
 		rc = mqttconn_connect(c);
 		if (rc)
 			return rc;
@@ -969,13 +1107,17 @@ mqttconn_publish(struct mqttconn *c, const char *topic, const void *payload,
 
 	if (len > INT32_MAX)
 		return MQTTCONN_ERR_CONFIG;
-	ro.context = c;
+	ro.context = &c->gens[c->nclients - 1];
 	if (c->cfg.version == 5) {
-		ro.onSuccess5 = mqttconn_on_pub_ok5;
-		ro.onFailure5 = mqttconn_on_pub_fail5;
+		ro.onSuccess5 = qos > 0 ? mqttconn_on_pub1_ok5 :
+			mqttconn_on_pub_ok5;
+		ro.onFailure5 = qos > 0 ? mqttconn_on_pub1_fail5 :
+			mqttconn_on_pub_fail5;
 	} else {
-		ro.onSuccess = mqttconn_on_pub_ok3;
-		ro.onFailure = mqttconn_on_pub_fail3;
+		ro.onSuccess = qos > 0 ? mqttconn_on_pub1_ok3 :
+			mqttconn_on_pub_ok3;
+		ro.onFailure = qos > 0 ? mqttconn_on_pub1_fail3 :
+			mqttconn_on_pub_fail3;
 	}
 	prc = MQTTAsync_send(c->client, topic, (int)len, payload, qos,
 			     retain ? 1 : 0, &ro);
@@ -1107,6 +1249,16 @@ mqttconn_get_stats(const struct mqttconn *c, struct mqttconn_stats *st)
 	st->attempts = atomic_load_explicit(&c->attempts, memory_order_relaxed);
 	st->connected_ms = atomic_load_explicit(&c->connected_ms,
 						memory_order_relaxed);
+	st->client_resets = atomic_load_explicit(&c->client_resets,
+						 memory_order_relaxed);
+	{
+		uint64_t ours = atomic_load_explicit(&c->dc_ours,
+						     memory_order_relaxed);
+		uint64_t all = atomic_load_explicit(&c->dc_all,
+						    memory_order_relaxed);
+
+		st->acked_untracked = all > ours ? all - ours : 0;
+	}
 	st->connected = up != 0;
 	if (up)
 		st->connected_ms += (uint64_t)(time_mono_ms() - up);

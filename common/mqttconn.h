@@ -121,6 +121,15 @@ struct mqttconn_callbacks {
 	/* On paho's threads: a publish finished (QoS 0: sent; 1/2: acked by
 	 * the broker) or failed (ok false). May be NULL. */
 	void (*delivered)(void *ctx, int token, bool ok);
+	/*
+	 * On the mqttconn_poll thread: the paho client was replaced (see
+	 * mqttconn_poll), so no delivered callback will come for any token
+	 * handed out before. stored: with a persistence dir, every publish
+	 * not yet acknowledged was reloaded from it by the new client and
+	 * will still be sent (mqttconn_pending counts it); without one they
+	 * are lost. May be NULL.
+	 */
+	void (*reset)(void *ctx, bool stored);
 };
 
 /* Counters, read at any time (relaxed atomics). */
@@ -129,6 +138,11 @@ struct mqttconn_stats {
 	uint64_t reconnects;		/* connects after the first success */
 	uint64_t attempts;		/* connect attempts in all */
 	uint64_t connected_ms;		/* time spent connected */
+	uint64_t client_resets;		/* paho clients replaced */
+	uint64_t acked_untracked;	/* QoS 1/2 publishes acknowledged
+					 * without a delivered callback:
+					 * restored at start or reloaded by a
+					 * replacement client */
 	bool connected;
 };
 
@@ -152,7 +166,26 @@ enum mqttconn_err mqttconn_start(struct mqttconn *c);
 
 /*
  * Runs the connection policy: handles what paho reported, makes a due
- * connect attempt, subscribes after a connect. Waits up to timeout_ms for
+ * connect attempt, subscribes after a connect.
+ *
+ * Paho 1.3.12 can free the topic of a QoS 1/2 publish in flight when a
+ * write fails on a broken connection, yet keep the message in flight;
+ * after the reconnect it resends that freed memory and the broker drops
+ * the connection ("malformed packet"), on every reconnect, so the queue
+ * never drains (paho.mqtt.c issues 1310 and 1592; seen here with ASan as a
+ * heap-use-after-free on paho's receive thread). Such a publish may fail
+ * without its token, or not be reported at all. So a client never
+ * reconnects with what it held when a connection broke: with a persistence
+ * dir, the connect attempt after a lost connection (with publishes pending)
+ * first replaces the paho client. The old one is retired, never used or
+ * freed again (freeing it would free that memory twice: it stays until
+ * the process exits), and a new one reloads the unacknowledged publishes
+ * from the persistence dir, where paho wrote them intact before sending.
+ * Without a persistence dir only a publish that failed without its token
+ * does this, and what the old client held is lost. The reset callback
+ * tells the caller. After MQTTCONN_MAX_CLIENTS - 1 (15) replacements,
+ * mqttconn_poll fails (MQTTCONN_ERR_PAHO) so that a restart frees the
+ * retired clients. Waits up to timeout_ms for
  * something to happen (SIGTERM, SIGINT and SIGHUP are unblocked during the
  * wait, so a signal ends it early). Returns MQTTCONN_OK to be called again,
  * or a fatal error: AUTH, RETRIES, SUBSCRIBE, HANDLER, SYS.

@@ -94,8 +94,7 @@ struct publish {
 	/* counters, main thread */
 	uint64_t lines;
 	uint64_t published;
-	uint64_t acked;
-	uint64_t failed;
+	struct pubtrack_tally done;	/* acked, failed (dropped), stored */
 	uint64_t rejected;
 	uint64_t full_waits;		/* times reading paused: window or
 					 * paho's queue full */
@@ -138,6 +137,21 @@ publish_on_delivered(void *ctx, int token, bool ok)
 		mqttconn_wake(p->conn);
 }
 
+/* On the stage's thread (in mqttconn_poll): the paho client was replaced.
+ * With a persistence dir the records in flight were reloaded from it and
+ * will still be sent: the input may move past them; without, they are
+ * lost (counted as dropped). */
+static void
+publish_on_reset(void *ctx, bool stored)
+{
+	struct publish *p = ctx;
+	size_t n = pubtrack_reset(p->track, stored);
+
+	if (!stored && n)
+		log_error("lost %zu records in flight (no MQTT_PERSISTENCE_DIR)",
+			  n);
+}
+
 /* Commits the input past every delivered record at the head. */
 static int
 publish_commit(struct publish *p)
@@ -145,7 +159,7 @@ publish_commit(struct publish *p)
 	struct stage_pos pos;
 	enum stageio_err rc;
 
-	if (!pubtrack_pop(p->track, &pos, &p->acked, &p->failed))
+	if (!pubtrack_pop(p->track, &pos, &p->done))
 		return -1;
 	rc = stage_in_commit(p->in, pos);
 	if (rc) {
@@ -339,8 +353,12 @@ publish_stats(struct publish *p, bool final)
 	int64_t now = time_mono_ms();
 	double secs = (double)(now - p->last_ms) / 1000.0;
 	int queued = mqttconn_pending(p->conn);
+	uint64_t acked;
 
 	mqttconn_get_stats(p->conn, &st);
+	/* ours, and those completed without a callback (restored at start,
+	 * or reloaded by a replacement client) */
+	acked = p->done.acked + st.acked_untracked;
 	strbuf_init(&sb, 4096);
 	for (int r = 1; r < PUBLISH_REJ__COUNT; r++)
 		if (p->rej[r])
@@ -350,15 +368,18 @@ publish_stats(struct publish *p, bool final)
 		secs = 1e-3;
 	log_info("%s\tread=%" PRIu64 " published=%" PRIu64 " acknowledged=%"
 		 PRIu64 " queued=%d dropped=%" PRIu64 " rejected=%" PRIu64
-		 "%s restored=%d backpressure_waits=%" PRIu64 " reconnects=%"
-		 PRIu64 " connected=%d rate_in=%.1f/s rate=%.1f/s",
+		 "%s restored=%d requeued=%" PRIu64 " backpressure_waits=%"
+		 PRIu64 " reconnects=%" PRIu64 " client_resets=%" PRIu64
+		 " connected=%d rate_in=%.1f/s rate=%.1f/s",
 		 final ? "final stats" : "stats", p->lines, p->published,
-		 p->acked, queued, p->failed, p->rejected, sb.buf ? sb.buf : "",
-		 p->restored, p->full_waits, st.reconnects, st.connected ? 1 : 0,
+		 acked, queued, p->done.failed, p->rejected,
+		 sb.buf ? sb.buf : "", p->restored, p->done.stored,
+		 p->full_waits, st.reconnects, st.client_resets,
+		 st.connected ? 1 : 0,
 		 (double)(p->published - p->last_published) / secs,
-		 (double)(p->acked - p->last_acked) / secs);
+		 (double)(acked - p->last_acked) / secs);
 	strbuf_release(&sb);
-	p->last_acked = p->acked;
+	p->last_acked = acked;
 	p->last_published = p->published;
 	p->last_ms = now;
 }
@@ -484,7 +505,8 @@ publish_run(struct publish *p)
 {
 	struct mqttconn_cfg mc;
 	struct mqttconn_callbacks cb = { .ctx = p,
-					 .delivered = publish_on_delivered };
+					 .delivered = publish_on_delivered,
+					 .reset = publish_on_reset };
 	struct stage_ticker tk;
 	enum mqttconn_err rc;
 	char err[512];

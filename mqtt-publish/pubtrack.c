@@ -14,6 +14,7 @@ struct pubtrack_entry {
 	int token;
 	bool done;
 	bool ok;
+	bool stored;		/* done by pubtrack_reset, message kept */
 	struct stage_pos pos;
 };
 
@@ -112,6 +113,7 @@ pubtrack_add(struct pubtrack *t, int token, struct stage_pos pos)
 	e->pos = pos;
 	e->done = false;
 	e->ok = false;
+	e->stored = false;
 	t->count++;
 	if (token == PUBTRACK_NONE) {
 		e->done = true;
@@ -171,9 +173,33 @@ out:
 	pthread_mutex_unlock(&t->mu);
 }
 
+size_t
+pubtrack_reset(struct pubtrack *t, bool stored)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&t->mu);
+	for (size_t i = 0; i < t->count; i++) {
+		struct pubtrack_entry *e = &t->ring[(t->head + i) % t->cap];
+
+		if (e->token > 0)
+			t->slot[e->token] = 0;
+		if (e->done)
+			continue;
+		e->done = true;
+		e->ok = false;
+		e->stored = stored;
+		n++;
+	}
+	t->nearly = 0;
+	t->zero_scan = t->count;
+	pthread_mutex_unlock(&t->mu);
+	return n;
+}
+
 bool
-pubtrack_pop(struct pubtrack *t, struct stage_pos *pos, uint64_t *acked,
-	     uint64_t *failed)
+pubtrack_pop(struct pubtrack *t, struct stage_pos *pos,
+	     struct pubtrack_tally *tally)
 {
 	bool any = false;
 
@@ -182,10 +208,14 @@ pubtrack_pop(struct pubtrack *t, struct stage_pos *pos, uint64_t *acked,
 		struct pubtrack_entry *e = &t->ring[t->head];
 
 		*pos = e->pos;
-		if (e->token != PUBTRACK_NONE && e->ok)
-			(*acked)++;
-		else if (e->token != PUBTRACK_NONE)
-			(*failed)++;
+		if (e->token == PUBTRACK_NONE)
+			;
+		else if (e->ok)
+			tally->acked++;
+		else if (e->stored)
+			tally->stored++;
+		else
+			tally->failed++;
 		t->head = (t->head + 1) % t->cap;
 		t->count--;
 		if (t->zero_scan > 0)

@@ -56,13 +56,29 @@ enum pubtrack_err pubtrack_add(struct pubtrack *t, int token,
 void pubtrack_done(struct pubtrack *t, int token, bool ok);
 
 /*
+ * The MQTT client was replaced and forgot every token (mqttconn's reset
+ * callback): each entry still in flight is done, as stored (its message was
+ * reloaded from the client's persistence store and will still be sent) or
+ * failed (lost), and every token and early completion is forgotten, so the
+ * new client's tokens start afresh. Returns how many entries it ended.
+ */
+size_t pubtrack_reset(struct pubtrack *t, bool stored);
+
+/* Outcomes of the entries removed by pubtrack_pop (added to). */
+struct pubtrack_tally {
+	uint64_t acked;		/* the broker acknowledged it */
+	uint64_t failed;	/* paho gave up on it, or it was lost */
+	uint64_t stored;	/* left to a new client's persistence store */
+};
+
+/*
  * Removes the completed entries at the head (the oldest ones, up to the
  * first still in flight). Returns true when any was removed; *pos is then
- * the input position of the last one, *acked and *failed (added to) count
- * them by outcome.
+ * the input position of the last one, and *tally counts them by outcome
+ * (dead-lettered records are not counted).
  */
-bool pubtrack_pop(struct pubtrack *t, struct stage_pos *pos, uint64_t *acked,
-		  uint64_t *failed);
+bool pubtrack_pop(struct pubtrack *t, struct stage_pos *pos,
+		  struct pubtrack_tally *tally);
 
 /* Entries outstanding (added and not popped). */
 size_t pubtrack_count(struct pubtrack *t);
