@@ -517,6 +517,14 @@ publish_run(struct publish *p)
 	stage_block_signals();
 	mqttconn_cfg_from_config(&mc, p->cfg);
 	mc.max_buffered = (int)p->queue_max;
+	if (p->qos == 0 && mc.persistence_dir) {
+		/* Paho 1.3.12 aborts ("free(): invalid size" on its receive
+		 * thread) when it persists QoS 0 publishes, and its
+		 * createOptions.persistQoS0 needs a newer struct version
+		 * than it accepts. QoS 0 is at most once anyway. */
+		log_warn("MQTT_QOS=0: MQTT_PERSISTENCE_DIR is not used; QoS 0 messages queued while the broker is away are kept in memory only and are lost if the process dies");
+		mc.persistence_dir = NULL;
+	}
 	rc = mqttconn_new(&p->conn, &mc, &cb, err, sizeof(err));
 	if (rc) {
 		log_error("%s", err);
@@ -528,7 +536,7 @@ publish_run(struct publish *p)
 		 p->qos, p->retain, p->inflight_max, p->queue_max,
 		 mc.persistence_dir ? mc.persistence_dir : "(none)",
 		 p->restored);
-	if (!mc.persistence_dir)
+	if (!mc.persistence_dir && p->qos > 0)
 		log_warn("MQTT_PERSISTENCE_DIR is not set: messages queued while the broker is away are lost if the process dies");
 	mqttconn_start(p->conn);
 	stage_ticker_init(&tk, config_num(p->cfg, CK_STATS_INTERVAL));
