@@ -15,11 +15,16 @@
 #                               offline-queue set-up: paho writes one file
 #                               per message and removes it when acked;
 #                               N_DISK records: file creation is slow)
+#   mqttflood                   build/bin/mqttflood (bench/mqttflood.c): no
+#                               library, PUBLISH packets written straight to
+#                               the socket, 1,000 QoS 1 messages in flight:
+#                               what the broker itself takes (its ceiling)
 # mosquitto_pub exits when everything is sent (QoS 1: acknowledged);
 # mqtt-publish at end of input waits until every publish completed. A
 # subscriber (QoS 0, on the broker) counts the messages of each run, which
 # fails unless all N arrive. Figures: records/s, CPU seconds of the
-# publisher, and the ratio to mosquitto_pub at the same QoS.
+# publisher and of mosquitto, and the ratio to mosquitto_pub at the same
+# QoS.
 set -eu
 SP_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SP_BIN=${SP_BIN:-$SP_ROOT/build/bin}
@@ -56,6 +61,7 @@ run() {
 	sub=$LAST_PID
 	# subscribed once a probe comes through
 	wait_for 10 sh -c "mosquitto_pub -h 127.0.0.1 -p $MQTT_PORT -t alerts/probe -m probe -q 1 && grep -q '^probe\$' '$sub_out'"
+	bcpu0=$(awk '{ print $14 + $15 }' "/proc/$MOSQ_PID/stat")
 	start=$(date +%s%N)
 	case $name in
 	mosquitto_pub)
@@ -73,6 +79,11 @@ run() {
 			MQTT_CLIENT_ID="bench-mem-$qos" "$SP_BIN/mqtt-publish" \
 			<"$OUT/run.ndjson" 2>"$OUT/$name-$qos.err"
 		;;
+	mqttflood)
+		/usr/bin/time -f '%U %S' -o "$OUT/time" "$SP_BIN/mqttflood" \
+			"$MQTT_PORT" alerts/bench "$qos" 1000 <"$OUT/run.ndjson" \
+			2>"$OUT/$name-$qos.err"
+		;;
 	mqtt-publish-disk)
 		/usr/bin/time -f '%U %S' -o "$OUT/time" env MQTT_QOS="$qos" \
 			MQTT_CLIENT_ID="bench-disk-$qos" \
@@ -81,17 +92,20 @@ run() {
 		;;
 	esac
 	end=$(date +%s%N)
+	bcpu1=$(awk '{ print $14 + $15 }' "/proc/$MOSQ_PID/stat")
 	wait_for 60 sh -c "[ \$(grep -vc '^probe\$' '$sub_out') -ge $n ]"
 	stop_pid "$sub" 1
 	awk -v name="$name" -v q="$qos" -v n="$n" -v a="$start" -v b="$end" \
-		-v cpu="$(awk '{ print $1 + $2 }' "$OUT/time")" 'BEGIN {
+		-v cpu="$(awk '{ print $1 + $2 }' "$OUT/time")" \
+		-v bcpu="$(((bcpu1 - bcpu0)))" -v hz="$(getconf CLK_TCK)" 'BEGIN {
 		s = (b - a) / 1e9
-		printf "%-20s qos=%d %8.3f s %9.0f records/s %6.2f cpu_s\n",
-			name, q, s, n / s, cpu }'
+		printf "%-20s qos=%d %8.3f s %9.0f records/s %6.2f cpu_s %6.2f broker_cpu_s\n",
+			name, q, s, n / s, cpu, bcpu / hz }'
 }
 
 for qos in 0 1; do
 	run mosquitto_pub "$qos" "$N"
+	run mqttflood "$qos" "$N"
 	run mqtt-publish-memory "$qos" "$N"
 	run mqtt-publish-disk "$qos" "$N_DISK"
 	[ "$qos" = 0 ] || run mosquitto_pub-M1 "$qos" "$N_DISK"
@@ -99,7 +113,8 @@ done | tee "$OUT/results.txt"
 awk '{ r[$1 " " $2] = $5 } END {
 	for (q = 0; q <= 1; q++) {
 		base = r["mosquitto_pub qos=" q]
-		printf "qos=%d: memory %.2fx, disk %.2fx mosquitto_pub -l\n", q,
+		printf "qos=%d: memory %.2fx, disk %.2fx, ceiling (mqttflood) %.2fx mosquitto_pub -l\n", q,
 			r["mqtt-publish-memory qos=" q] / base,
-			r["mqtt-publish-disk qos=" q] / base
+			r["mqtt-publish-disk qos=" q] / base,
+			r["mqttflood qos=" q] / base
 	} }' "$OUT/results.txt"
