@@ -23,6 +23,7 @@
 
 #include "backoff.h"
 #include "log.h"
+#include "memstore.h"
 #include "mqttconn.h"
 #include "util.h"
 #include "banned.h"
@@ -58,6 +59,10 @@ struct mqttconn {
 	int ntopics;
 	MQTTAsync client;
 	bool client_made;
+	/* the queue without a persistence dir (cfg.memory_store), shared by
+	 * the successive clients */
+	struct memstore *mem;
+	MQTTClient_persistence mem_pers;
 	/* clients[nclients - 1] is the current one; the ones before were
 	 * retired and are never used or destroyed again */
 	MQTTAsync clients[MQTTCONN_MAX_CLIENTS];
@@ -106,10 +111,15 @@ struct mqttconn {
 	_Atomic uint64_t attempts;
 	_Atomic uint64_t connected_ms;	/* closed connections only */
 	_Atomic uint64_t client_resets;
-	/* QoS 1/2 completions: all (paho's deliveryComplete) and those of
-	 * publishes made through mqttconn_publish by the current client */
-	_Atomic uint64_t dc_all;
-	_Atomic uint64_t dc_ours;
+	/* Publishes the current client restored or reloaded from its store
+	 * (message ids, under mu): they complete without a delivered
+	 * callback, so paho's deliveryComplete (which also comes, first, for
+	 * ours) checks them off here. An id is freed only by its
+	 * acknowledgement, so a later publish reusing it is not confused
+	 * with it. */
+	unsigned char reloaded_ids[65536 / 8];
+	_Atomic int reload_left;
+	_Atomic uint64_t acked_reloaded;
 	_Atomic int64_t up_since_pub;	/* 0 while down */
 	_Atomic int in_message;		/* the message callback is running */
 };
@@ -415,8 +425,6 @@ mqttconn_delivered(void *ctx, int token, bool ok, bool acked_qos)
 
 	if (atomic_load(&g->retired))
 		return;
-	if (ok && acked_qos)
-		atomic_fetch_add_explicit(&c->dc_ours, 1, memory_order_relaxed);
 	/* A QoS 1/2 publish whose first write failed on a broken connection
 	 * fails without its token (paho's processCommand), yet stays in
 	 * flight in paho with its memory freed: see mqttconn_poll. */
@@ -456,14 +464,52 @@ mqttconn_on_pub1_ok5(void *ctx, MQTTAsync_successData5 *r)
 }
 
 /* paho's deliveryComplete: every QoS 1/2 publish the broker acknowledged,
- * also those restored from the persistence dir (which have no onSuccess). */
+ * also those restored or reloaded from the store (which have no
+ * onSuccess). */
 static void
 mqttconn_on_dc(void *ctx, MQTTAsync_token token)
 {
 	struct mqttconn *c = ctx;
+	unsigned id = (unsigned)token;
 
-	(void)token;
-	atomic_fetch_add_explicit(&c->dc_all, 1, memory_order_relaxed);
+	if (token <= 0 || token > 65535)
+		return;
+	pthread_mutex_lock(&c->mu);
+	if (c->reloaded_ids[id / 8] & (1u << (id % 8))) {
+		c->reloaded_ids[id / 8] &= (unsigned char)~(1u << (id % 8));
+		atomic_fetch_sub_explicit(&c->reload_left, 1,
+					  memory_order_relaxed);
+		atomic_fetch_add_explicit(&c->acked_reloaded, 1,
+					  memory_order_relaxed);
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* Notes the publishes the new client holds (restored at start or reloaded
+ * by a replacement): all of them, before anything new is published. */
+static int
+mqttconn_note_reloaded(struct mqttconn *c)
+{
+	MQTTAsync_token *tokens = NULL;
+	int n = 0;
+
+	if (MQTTAsync_getPendingTokens(c->client, &tokens) != MQTTASYNC_SUCCESS)
+		tokens = NULL;
+	pthread_mutex_lock(&c->mu);
+	memset(c->reloaded_ids, 0, sizeof(c->reloaded_ids));
+	for (int i = 0; tokens && tokens[i] != -1; i++) {
+		unsigned id = (unsigned)tokens[i];
+
+		if (tokens[i] <= 0 || tokens[i] > 65535 ||
+		    (c->reloaded_ids[id / 8] & (1u << (id % 8))))
+			continue;
+		c->reloaded_ids[id / 8] |= (unsigned char)(1u << (id % 8));
+		n++;
+	}
+	atomic_store(&c->reload_left, n);
+	pthread_mutex_unlock(&c->mu);
+	MQTTAsync_free(tokens);
+	return n;
 }
 
 static void
@@ -599,7 +645,7 @@ mqttconn_make_client(struct mqttconn *c, char *errmsg, size_t errsize)
 			 "the MQTT client lost track of its publishes %d times: restart to reload %s",
 			 MQTTCONN_MAX_CLIENTS - 1,
 			 c->cfg.persistence_dir ? "the queue from MQTT_PERSISTENCE_DIR" :
-			 "(no MQTT_PERSISTENCE_DIR: the queue is lost)");
+			 "(without MQTT_PERSISTENCE_DIR the queue is lost)");
 		return MQTTCONN_ERR_PAHO;
 	}
 	co.MQTTVersion = c->cfg.version == 5 ? MQTTVERSION_5 :
@@ -609,11 +655,18 @@ mqttconn_make_client(struct mqttconn *c, char *errmsg, size_t errsize)
 		co.maxBufferedMessages = c->cfg.max_buffered;
 		co.allowDisconnectedSendAtAnyTime = 1;
 	}
-	prc = MQTTAsync_createWithOptions(&client, c->cfg.url,
-		c->cfg.client_id,
-		c->cfg.persistence_dir ? MQTTCLIENT_PERSISTENCE_DEFAULT :
-		MQTTCLIENT_PERSISTENCE_NONE,
-		(void *)c->cfg.persistence_dir, &co);
+	if (c->cfg.persistence_dir)
+		prc = MQTTAsync_createWithOptions(&client, c->cfg.url,
+			c->cfg.client_id, MQTTCLIENT_PERSISTENCE_DEFAULT,
+			(void *)c->cfg.persistence_dir, &co);
+	else if (c->mem)
+		prc = MQTTAsync_createWithOptions(&client, c->cfg.url,
+			c->cfg.client_id, MQTTCLIENT_PERSISTENCE_USER,
+			&c->mem_pers, &co);
+	else
+		prc = MQTTAsync_createWithOptions(&client, c->cfg.url,
+			c->cfg.client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL,
+			&co);
 	if (prc != MQTTASYNC_SUCCESS) {
 		snprintf(errmsg, errsize, "cannot create MQTT client for '%s': %s",
 			 c->cfg.url, MQTTAsync_strerror(prc));
@@ -633,6 +686,7 @@ mqttconn_make_client(struct mqttconn *c, char *errmsg, size_t errsize)
 			 MQTTAsync_strerror(prc));
 		return MQTTCONN_ERR_PAHO;
 	}
+	(void)mqttconn_note_reloaded(c);
 	return MQTTCONN_OK;
 }
 
@@ -714,6 +768,12 @@ mqttconn_new(struct mqttconn **cp, const struct mqttconn_cfg *cfg,
 		c->ntopics++;
 	}
 	c->tls = mqttconn_url_is_tls(c->cfg.url);
+	if (!c->cfg.persistence_dir && c->cfg.memory_store) {
+		c->mem = memstore_new();
+		if (!c->mem)
+			goto out;
+		memstore_bind(c->mem, &c->mem_pers);
+	}
 	if (c->cfg.reconnect_min_ms <= 0)
 		c->cfg.reconnect_min_ms = 1000;
 	if (c->cfg.reconnect_max_ms < c->cfg.reconnect_min_ms)
@@ -983,7 +1043,7 @@ mqttconn_handle_events(struct mqttconn *c)
 
 		mqttconn_mark_down(c, now);
 		delay = mqttconn_schedule(c);
-		c->reload = c->cfg.persistence_dir != NULL;
+		c->reload = c->cfg.persistence_dir != NULL || c->mem != NULL;
 		log_warn("connection to '%s' lost\tcause=\"%s\" up_s=%.1f next_delay_ms=%llu",
 			 c->cfg.url, cause, up_s, (unsigned long long)delay);
 	}
@@ -1034,7 +1094,7 @@ mqttconn_replace_client(struct mqttconn *c, const char *why)
 {
 	int before = mqttconn_pending(c), after;
 	enum mqttconn_err rc;
-	bool stored = c->cfg.persistence_dir != NULL;
+	bool stored = c->cfg.persistence_dir != NULL || c->mem != NULL;
 
 	atomic_store(&c->lost_track, false);
 	c->reload = false;
@@ -1045,13 +1105,16 @@ mqttconn_replace_client(struct mqttconn *c, const char *why)
 	atomic_fetch_add_explicit(&c->client_resets, 1, memory_order_relaxed);
 	after = mqttconn_pending(c);
 	if (stored)
-		log_info("replaced the MQTT client, which reloaded the publishes not yet acknowledged from MQTT_PERSISTENCE_DIR\twhy=\"%s\" pending_before=%d reloaded=%d resets=%d",
-			 why, before, after, c->nclients - 1);
+		log_info("replaced the MQTT client, which reloaded the publishes not yet acknowledged from %s\twhy=\"%s\" pending_before=%d reloaded=%d resets=%d",
+			 c->mem ? "memory" : "MQTT_PERSISTENCE_DIR", why, before,
+			 after, c->nclients - 1);
 	else
-		log_error("replaced the MQTT client; without MQTT_PERSISTENCE_DIR the publishes it held are lost\twhy=\"%s\" lost=%d resets=%d",
+		log_error("replaced the MQTT client; the publishes it held are lost (no store to reload them from)\twhy=\"%s\" lost=%d resets=%d",
 			  why, before, c->nclients - 1);
 	if (c->cb.reset)
-		c->cb.reset(c->cb.ctx, stored);
+		c->cb.reset(c->cb.ctx, !stored ? MQTTCONN_RELOAD_LOST :
+			    c->mem ? MQTTCONN_RELOADED_MEMORY :
+			    MQTTCONN_RELOADED_DISK, after);
 	return MQTTCONN_OK;
 }
 
@@ -1212,6 +1275,8 @@ mqttconn_free(struct mqttconn *c)
 		return;
 	if (c->client_made)
 		MQTTAsync_destroy(&c->client);
+	/* after the client that used it; retired ones never touch it */
+	memstore_free(c->mem);
 	for (size_t i = 0; i < ARRAY_SIZE(c->strs); i++)
 		free(c->strs[i]);
 	for (int i = 0; i < c->ntopics; i++)
@@ -1251,14 +1316,10 @@ mqttconn_get_stats(const struct mqttconn *c, struct mqttconn_stats *st)
 						memory_order_relaxed);
 	st->client_resets = atomic_load_explicit(&c->client_resets,
 						 memory_order_relaxed);
-	{
-		uint64_t ours = atomic_load_explicit(&c->dc_ours,
-						     memory_order_relaxed);
-		uint64_t all = atomic_load_explicit(&c->dc_all,
-						    memory_order_relaxed);
-
-		st->acked_untracked = all > ours ? all - ours : 0;
-	}
+	st->acked_untracked = atomic_load_explicit(&c->acked_reloaded,
+						   memory_order_relaxed);
+	st->reload_left = atomic_load_explicit(&c->reload_left,
+					       memory_order_relaxed);
 	st->connected = up != 0;
 	if (up)
 		st->connected_ms += (uint64_t)(time_mono_ms() - up);

@@ -94,6 +94,11 @@ struct mqttconn_cfg {
 	int64_t reconnect_max_ms;
 	unsigned max_retries;		/* 0: forever */
 	const char *persistence_dir;	/* NULL: memory only */
+	/* Without persistence_dir: keep the publishes in a memstore (not
+	 * paho's PERSISTENCE_NONE), so that a replacement client reloads
+	 * them (mqttconn_poll). Not for QoS 0 publishers: paho 1.3.12 aborts
+	 * when it persists QoS 0 publishes. */
+	bool memory_store;
 	char *const *topics;		/* subscriptions; may be none */
 	size_t ntopics;
 	int qos;			/* of the subscriptions */
@@ -124,13 +129,17 @@ struct mqttconn_callbacks {
 	/*
 	 * On the mqttconn_poll thread: the paho client was replaced (see
 	 * mqttconn_poll), so no delivered callback will come for any token
-	 * handed out before. stored: with a persistence dir, every publish
-	 * not yet acknowledged was reloaded from it by the new client and
-	 * will still be sent (mqttconn_pending counts it); without one they
-	 * are lost. May be NULL.
+	 * handed out before. how: MQTTCONN_RELOADED_DISK or _MEMORY, every
+	 * publish not yet acknowledged was reloaded by the new client and
+	 * will still be sent (mqttconn_pending counts them, reloaded of them
+	 * at this moment; their acknowledgements show in acked_untracked,
+	 * and reload_left is 0 once all of them were acknowledged);
+	 * MQTTCONN_RELOAD_LOST, they are lost. May be NULL.
 	 */
-	void (*reset)(void *ctx, bool stored);
+	void (*reset)(void *ctx, int how, int reloaded);
 };
+
+enum { MQTTCONN_RELOADED_DISK, MQTTCONN_RELOADED_MEMORY, MQTTCONN_RELOAD_LOST };
 
 /* Counters, read at any time (relaxed atomics). */
 struct mqttconn_stats {
@@ -143,6 +152,9 @@ struct mqttconn_stats {
 					 * without a delivered callback:
 					 * restored at start or reloaded by a
 					 * replacement client */
+	int reload_left;		/* of those the current client
+					 * restored or reloaded, not yet
+					 * acknowledged */
 	bool connected;
 };
 
@@ -176,14 +188,15 @@ enum mqttconn_err mqttconn_start(struct mqttconn *c);
  * heap-use-after-free on paho's receive thread). Such a publish may fail
  * without its token, or not be reported at all. So a client never
  * reconnects with what it held when a connection broke: with a persistence
- * dir, the connect attempt after a lost connection (with publishes pending)
- * first replaces the paho client. The old one is retired, never used or
- * freed again (freeing it would free that memory twice: it stays until
- * the process exits), and a new one reloads the unacknowledged publishes
- * from the persistence dir, where paho wrote them intact before sending.
- * Without a persistence dir only a publish that failed without its token
- * does this, and what the old client held is lost. The reset callback
- * tells the caller. After MQTTCONN_MAX_CLIENTS - 1 (15) replacements,
+ * dir or a memory store (cfg.memory_store, common/memstore), the connect
+ * attempt after a lost connection (with publishes pending) first replaces
+ * the paho client. The old one is retired, never used or freed again
+ * (freeing it would free that memory twice: it stays until the process
+ * exits), and a new one reloads the unacknowledged publishes from the
+ * store, where paho wrote them intact before sending. With neither (QoS 0
+ * publishers), only a QoS 1/2 publish that failed without its token does
+ * this, and what the old client held is lost. The reset callback tells
+ * the caller. After MQTTCONN_MAX_CLIENTS - 1 (15) replacements,
  * mqttconn_poll fails (MQTTCONN_ERR_PAHO) so that a restart frees the
  * retired clients. Waits up to timeout_ms for
  * something to happen (SIGTERM, SIGINT and SIGHUP are unblocked during the

@@ -99,6 +99,9 @@ struct publish {
 	uint64_t full_waits;		/* times reading paused: window or
 					 * paho's queue full */
 	bool paused;
+	/* records reloaded into memory by a replacement client: the input
+	 * position waits at them until it delivered them (publish_commit) */
+	bool holding;
 	uint64_t rej[PUBLISH_REJ__COUNT];
 	int restored;
 	/* last stats line */
@@ -137,19 +140,35 @@ publish_on_delivered(void *ctx, int token, bool ok)
 		mqttconn_wake(p->conn);
 }
 
-/* On the stage's thread (in mqttconn_poll): the paho client was replaced.
- * With a persistence dir the records in flight were reloaded from it and
- * will still be sent: the input may move past them; without, they are
- * lost (counted as dropped). */
+/*
+ * On the stage's thread (in mqttconn_poll): the paho client was replaced
+ * and the records in flight were reloaded by the new one. From
+ * MQTT_PERSISTENCE_DIR they survive a crash: the input may move past them
+ * (requeued). From memory they do not: the input waits at them until the
+ * new client has delivered everything it reloaded (publish_commit). Lost
+ * ones count as dropped.
+ */
 static void
-publish_on_reset(void *ctx, bool stored)
+publish_on_reset(void *ctx, int how, int reloaded)
 {
 	struct publish *p = ctx;
-	size_t n = pubtrack_reset(p->track, stored);
+	size_t n;
 
-	if (!stored && n)
-		log_error("lost %zu records in flight (no MQTT_PERSISTENCE_DIR)",
-			  n);
+	switch (how) {
+	case MQTTCONN_RELOADED_DISK:
+		(void)pubtrack_reset(p->track, PUBTRACK_RESET_STORED);
+		break;
+	case MQTTCONN_RELOADED_MEMORY:
+		n = pubtrack_reset(p->track, PUBTRACK_RESET_HELD);
+		p->holding = p->holding || n > 0;
+		break;
+	default:
+		n = pubtrack_reset(p->track, PUBTRACK_RESET_LOST);
+		if (n)
+			log_error("lost %zu records in flight\treloaded=%d", n,
+				  reloaded);
+		break;
+	}
 }
 
 /* Commits the input past every delivered record at the head. */
@@ -159,6 +178,15 @@ publish_commit(struct publish *p)
 	struct stage_pos pos;
 	enum stageio_err rc;
 
+	if (p->holding) {
+		struct mqttconn_stats st;
+
+		mqttconn_get_stats(p->conn, &st);
+		if (st.reload_left <= 0) {
+			(void)pubtrack_release_held(p->track);
+			p->holding = false;
+		}
+	}
 	if (!pubtrack_pop(p->track, &pos, &p->done))
 		return -1;
 	rc = stage_in_commit(p->in, pos);
@@ -517,6 +545,9 @@ publish_run(struct publish *p)
 	stage_block_signals();
 	mqttconn_cfg_from_config(&mc, p->cfg);
 	mc.max_buffered = (int)p->queue_max;
+	/* without a directory, QoS 1/2 publishes wait in a memstore that a
+	 * replacement client reloads (mqttconn.h) */
+	mc.memory_store = p->qos > 0;
 	if (p->qos == 0 && mc.persistence_dir) {
 		/* Paho 1.3.12 aborts ("free(): invalid size" on its receive
 		 * thread) when it persists QoS 0 publishes, and its

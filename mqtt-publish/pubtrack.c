@@ -15,6 +15,7 @@ struct pubtrack_entry {
 	bool done;
 	bool ok;
 	bool stored;		/* done by pubtrack_reset, message kept */
+	bool held;		/* pubtrack_reset HELD, not yet released */
 	struct stage_pos pos;
 };
 
@@ -114,6 +115,7 @@ pubtrack_add(struct pubtrack *t, int token, struct stage_pos pos)
 	e->done = false;
 	e->ok = false;
 	e->stored = false;
+	e->held = false;
 	t->count++;
 	if (token == PUBTRACK_NONE) {
 		e->done = true;
@@ -174,7 +176,7 @@ out:
 }
 
 size_t
-pubtrack_reset(struct pubtrack *t, bool stored)
+pubtrack_reset(struct pubtrack *t, enum pubtrack_reset_mode mode)
 {
 	size_t n = 0;
 
@@ -182,17 +184,45 @@ pubtrack_reset(struct pubtrack *t, bool stored)
 	for (size_t i = 0; i < t->count; i++) {
 		struct pubtrack_entry *e = &t->ring[(t->head + i) % t->cap];
 
-		if (e->token > 0)
+		if (e->token > 0 && t->slot[e->token] ==
+		    (uint32_t)((t->head + i) % t->cap) + 1)
 			t->slot[e->token] = 0;
-		if (e->done)
+		if (e->done || e->held)
 			continue;
-		e->done = true;
-		e->ok = false;
-		e->stored = stored;
+		/* no completion may find it any more: not a QoS 0 one */
+		e->token = PUBTRACK_NONE - 1;
+		if (mode == PUBTRACK_RESET_HELD) {
+			e->held = true;
+		} else {
+			e->done = true;
+			e->ok = false;
+			e->stored = mode == PUBTRACK_RESET_STORED;
+		}
 		n++;
 	}
 	t->nearly = 0;
 	t->zero_scan = t->count;
+	pthread_mutex_unlock(&t->mu);
+	return n;
+}
+
+size_t
+pubtrack_release_held(struct pubtrack *t)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&t->mu);
+	for (size_t i = 0; i < t->count; i++) {
+		struct pubtrack_entry *e = &t->ring[(t->head + i) % t->cap];
+
+		if (!e->held)
+			continue;
+		e->held = false;
+		e->done = true;
+		e->ok = false;
+		e->stored = true;
+		n++;
+	}
 	pthread_mutex_unlock(&t->mu);
 	return n;
 }

@@ -57,12 +57,26 @@ void pubtrack_done(struct pubtrack *t, int token, bool ok);
 
 /*
  * The MQTT client was replaced and forgot every token (mqttconn's reset
- * callback): each entry still in flight is done, as stored (its message was
- * reloaded from the client's persistence store and will still be sent) or
- * failed (lost), and every token and early completion is forgotten, so the
- * new client's tokens start afresh. Returns how many entries it ended.
+ * callback). Every token and early completion is forgotten, so the new
+ * client's tokens start afresh, and each entry still in flight becomes:
+ *   STORED  done as stored: its message was reloaded from a store that
+ *           survives a crash (MQTT_PERSISTENCE_DIR) and will still be sent;
+ *   HELD    held: reloaded from memory, it will be sent, but the input
+ *           position must not pass it until pubtrack_release_held (once the
+ *           reloaded messages were acknowledged); it still counts as
+ *           outstanding;
+ *   LOST    done as failed.
+ * Returns how many entries it changed.
  */
-size_t pubtrack_reset(struct pubtrack *t, bool stored);
+enum pubtrack_reset_mode {
+	PUBTRACK_RESET_STORED,
+	PUBTRACK_RESET_HELD,
+	PUBTRACK_RESET_LOST,
+};
+size_t pubtrack_reset(struct pubtrack *t, enum pubtrack_reset_mode mode);
+
+/* Every held entry is done as stored. Returns how many. */
+size_t pubtrack_release_held(struct pubtrack *t);
 
 /* Outcomes of the entries removed by pubtrack_pop (added to). */
 struct pubtrack_tally {

@@ -25,7 +25,8 @@ pos(uint64_t off)
 
 /*
  * Each case is a script of steps: "a T O" add token T at offset O,
- * "d T" done ok, "f T" done failed, "r S" reset (S 1: stored, 0: lost),
+ * "d T" done ok, "f T" done failed, "r M" reset (M 0: stored, 1: held,
+ * 2: lost), "h" release the held entries,
  * "p O A F S" pop expecting offset O (or -1: nothing to pop) and A acked,
  * F failed, S stored so far.
  */
@@ -47,12 +48,15 @@ static const char *const scripts[] = {
 	"a 7 10;d 7;p 10 1 0 0;a 7 20;d 7;p 20 2 0 0",
 	/* reset, stored: the entries in flight are done; tokens and early
 	 * completions of the old client are forgotten */
-	"a 1 10;a 2 20;d 1;r 1;p 20 1 0 1;a 1 30;d 1;p 30 2 0 1",
-	"d 9;r 1;a 9 10;p -1 0 0 0;d 9;p 10 1 0 0",
+	"a 1 10;a 2 20;d 1;r 0;p 20 1 0 1;a 1 30;d 1;p 30 2 0 1",
+	"d 9;r 0;a 9 10;p -1 0 0 0;d 9;p 10 1 0 0",
 	/* reset, lost: counted as failed; dead letters are not counted */
-	"a 1 10;a -1 11;a 2 12;r 0;p 12 0 2 0",
+	"a 1 10;a -1 11;a 2 12;r 2;p 12 0 2 0",
 	/* QoS 0 entries after a reset complete in order again */
-	"a 0 1;a 0 2;d 0;r 1;a 0 3;d 0;p 3 2 0 1",
+	"a 0 1;a 0 2;d 0;r 0;a 0 3;d 0;p 3 2 0 1",
+	/* reset, held: the position waits at the held entry, newer publishes
+	 * complete behind it, the release lets it pass as stored */
+	"a 1 10;a 2 20;d 1;r 1;p 10 1 0 0;a 2 30;d 2;p -1 1 0 0;h;p 30 2 0 1",
 };
 
 static void
@@ -84,7 +88,12 @@ run_script(size_t idx, const char *script)
 			break;
 		case 'r':
 			CU_ASSERT_FATAL(sscanf(step, "r %d", &tok) == 1);
-			(void)pubtrack_reset(t, tok == 1);
+			(void)pubtrack_reset(t, tok == 0 ? PUBTRACK_RESET_STORED :
+					     tok == 1 ? PUBTRACK_RESET_HELD :
+					     PUBTRACK_RESET_LOST);
+			break;
+		case 'h':
+			(void)pubtrack_release_held(t);
 			break;
 		case 'p':
 			CU_ASSERT_FATAL(sscanf(step, "p %lld %lld %lld %lld",
