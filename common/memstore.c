@@ -316,24 +316,11 @@ memstore_bind(struct memstore *m, MQTTClient_persistence *p)
 	p->pcontainskey = memstore_containskey;
 }
 
-size_t
-memstore_count(struct memstore *m)
+void
+memstore_usage(struct memstore *m, size_t *count, size_t *bytes)
 {
-	size_t n;
-
 	pthread_mutex_lock(&m->mu);
-	n = m->count;
+	*count = m->count;
+	*bytes = m->bytes;
 	pthread_mutex_unlock(&m->mu);
-	return n;
-}
-
-size_t
-memstore_bytes(struct memstore *m)
-{
-	size_t n;
-
-	pthread_mutex_lock(&m->mu);
-	n = m->bytes;
-	pthread_mutex_unlock(&m->mu);
-	return n;
 }

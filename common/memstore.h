@@ -41,7 +41,6 @@ void memstore_free(struct memstore *m);
 void memstore_bind(struct memstore *m, MQTTClient_persistence *p);
 
 /* Entries and bytes of values held (for tests and stats). */
-size_t memstore_count(struct memstore *m);
-size_t memstore_bytes(struct memstore *m);
+void memstore_usage(struct memstore *m, size_t *count, size_t *bytes);
 
 #endif
