@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -119,6 +121,7 @@ struct mqttconn {
 	 * with it. */
 	unsigned char reloaded_ids[65536 / 8];
 	_Atomic int reload_left;
+	_Atomic bool reloaded_by_replacement;
 	_Atomic uint64_t acked_reloaded;
 	_Atomic int64_t up_since_pub;	/* 0 while down */
 	_Atomic int in_message;		/* the message callback is running */
@@ -507,6 +510,7 @@ mqttconn_note_reloaded(struct mqttconn *c)
 		n++;
 	}
 	atomic_store(&c->reload_left, n);
+	atomic_store(&c->reloaded_by_replacement, c->nclients > 1);
 	pthread_mutex_unlock(&c->mu);
 	MQTTAsync_free(tokens);
 	return n;
@@ -835,6 +839,103 @@ mqttconn_schedule_retry(struct mqttconn *c, const char *what, const char *cause)
 		 c->cfg.url, c->attempts_down, (unsigned long long)delay, cause);
 }
 
+/* A connect attempt failed before paho could report it: counted against
+ * MQTT_MAX_RETRIES, the next one scheduled. */
+static enum mqttconn_err
+mqttconn_attempt_failed(struct mqttconn *c, const char *cause)
+{
+	c->fails_in_row++;
+	if (c->cfg.max_retries && c->fails_in_row >= c->cfg.max_retries) {
+		snprintf(c->errmsg, sizeof(c->errmsg),
+			 "cannot connect to '%s' after %u attempts: %s",
+			 c->cfg.url, c->fails_in_row, cause);
+		return MQTTCONN_ERR_RETRIES;
+	}
+	mqttconn_schedule_retry(c, "cannot connect to", cause);
+	return MQTTCONN_OK;
+}
+
+/*
+ * Whether the broker accepts a TCP connection now (within timeout_ms): the
+ * host and port of MQTT_URL (scheme://host[:port][/path], host may be
+ * [IPv6]; the port defaults by scheme). cause says why not.
+ */
+static bool
+mqttconn_probe(struct mqttconn *c, int timeout_ms, char *cause, size_t csz)
+{
+	const char *u = c->cfg.url, *h = strstr(u, "://"), *e, *pe;
+	char host[256], port[8];
+	struct addrinfo hints, *ai = NULL;
+	struct pollfd pfd;
+	int fd = -1, err = 0, rc;
+	socklen_t el = sizeof(err);
+	bool ok = false;
+
+	snprintf(port, sizeof(port), "%s", mqttconn_url_is_tls(u) ?
+		 (strncmp(u, "wss://", 6) == 0 ? "443" : "8883") :
+		 (strncmp(u, "ws://", 5) == 0 ? "80" : "1883"));
+	h = h ? h + 3 : u;
+	if (*h == '[') {
+		e = strchr(++h, ']');
+		pe = e ? e + 1 : NULL;
+	} else {
+		e = h + strcspn(h, ":/");
+		pe = e;
+	}
+	if (!e || (size_t)(e - h) >= sizeof(host) || e == h) {
+		snprintf(cause, csz, "cannot parse the host of '%s'", u);
+		return false;
+	}
+	memcpy(host, h, (size_t)(e - h));
+	host[e - h] = '\0';
+	if (*pe == ':') {
+		size_t pl = strspn(pe + 1, "0123456789");
+
+		if (pl == 0 || pl >= sizeof(port)) {
+			snprintf(cause, csz, "cannot parse the port of '%s'", u);
+			return false;
+		}
+		memcpy(port, pe + 1, pl);
+		port[pl] = '\0';
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	rc = getaddrinfo(host, port, &hints, &ai);
+	if (rc != 0) {
+		snprintf(cause, csz, "cannot resolve '%.64s': %s", host,
+			 gai_strerror(rc));
+		return false;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0) {
+		snprintf(cause, csz, "socket: %s", strerror(errno));
+		goto out;
+	}
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+		ok = true;
+		goto out;
+	}
+	if (errno != EINPROGRESS) {
+		snprintf(cause, csz, "TCP connect: %s", strerror(errno));
+		goto out;
+	}
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	rc = poll(&pfd, 1, timeout_ms);
+	if (rc == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 &&
+	    err == 0)
+		ok = true;
+	else
+		snprintf(cause, csz, "TCP connect: %s",
+			 rc == 0 ? "timed out" : strerror(err ? err : errno));
+out:
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	return ok;
+}
+
 static enum mqttconn_err
 mqttconn_connect(struct mqttconn *c)
 {
@@ -900,14 +1001,7 @@ mqttconn_connect(struct mqttconn *c)
 	if (prc != MQTTASYNC_SUCCESS) {
 		snprintf(cause, sizeof(cause), "MQTTAsync_connect: %s",
 			 MQTTAsync_strerror(prc));
-		c->fails_in_row++;
-		if (c->cfg.max_retries && c->fails_in_row >= c->cfg.max_retries) {
-			snprintf(c->errmsg, sizeof(c->errmsg),
-				 "cannot connect to '%s' after %u attempts: %s",
-				 c->cfg.url, c->fails_in_row, cause);
-			return MQTTCONN_ERR_RETRIES;
-		}
-		mqttconn_schedule_retry(c, "cannot connect to", cause);
+		return mqttconn_attempt_failed(c, cause);
 	}
 	return MQTTCONN_OK;
 }
@@ -1129,16 +1223,30 @@ mqttconn_poll(struct mqttconn *c, int timeout_ms)
 		return rc;
 	now = time_mono_ms();
 	if (c->state == MC_DOWN && now >= c->next_attempt_ms) {
+		const char *why = NULL;
+		char cause[160];
+
 		if (atomic_load(&c->lost_track))
-			rc = mqttconn_replace_client(c,
-				"a publish failed on a broken connection and paho lost track of it");
+			why = "a publish failed on a broken connection and paho lost track of it";
 		else if (c->reload && mqttconn_pending(c) > 0)
-			rc = mqttconn_replace_client(c,
-				"the connection was lost with publishes in flight");
-		if (rc)
-			return rc;
-		c->reload = false;
-		rc = mqttconn_connect(c);
+			why = "the connection was lost with publishes in flight";
+		/* Only when the broker is back: until then new publishes go
+		 * on into the old client's queue, numbered after what it
+		 * holds, so the new client reloads one run of message ids
+		 * (paho orders reloaded in-flight publishes by id). */
+		if (why && !mqttconn_probe(c, 1000, cause, sizeof(cause))) {
+			c->attempts_down++;
+			atomic_fetch_add_explicit(&c->attempts, 1,
+						  memory_order_relaxed);
+			rc = mqttconn_attempt_failed(c, cause);
+		} else {
+			if (why)
+				rc = mqttconn_replace_client(c, why);
+			if (!rc) {
+				c->reload = false;
+				rc = mqttconn_connect(c);
+			}
+		}
 		if (rc)
 			return rc;
 	}
@@ -1201,6 +1309,14 @@ mqttconn_publish(struct mqttconn *c, const char *topic, const void *payload,
 	snprintf(c->errmsg, sizeof(c->errmsg), "MQTTAsync_send '%s': %s", topic,
 		 MQTTAsync_strerror(prc));
 	return MQTTCONN_ERR_PAHO;
+}
+
+int
+mqttconn_reloading(const struct mqttconn *c)
+{
+	if (!atomic_load(&c->reloaded_by_replacement))
+		return 0;
+	return atomic_load_explicit(&c->reload_left, memory_order_relaxed);
 }
 
 int

@@ -219,6 +219,13 @@ enum mqttconn_err mqttconn_publish(struct mqttconn *c, const char *topic,
 /* Publishes not yet completed (in flight or buffered). */
 int mqttconn_pending(struct mqttconn *c);
 
+/* Publishes a replacement client reloaded (mqttconn_poll) that the broker
+ * has not acknowledged yet; 0 for the first client. A publisher that cares
+ * about order holds new publishes until it is 0: the new client numbers
+ * them from message id 1, and if they were in flight with the reloaded
+ * ones, the next reload would resend them first (paho sorts by id). */
+int mqttconn_reloading(const struct mqttconn *c);
+
 /* Disconnects cleanly, giving in-flight work up to timeout_ms. */
 void mqttconn_stop(struct mqttconn *c, int timeout_ms);
 /* Frees everything, unless the message callback is still running (or

@@ -443,7 +443,7 @@ publish_drain(struct publish *p, int64_t wait_ms, struct stage_ticker *tk)
 		/* the record read last, refused while paho's queue was
 		 * full: it goes into the queue (and to disk) as soon as
 		 * there is room */
-		if (p->held) {
+		if (p->held && mqttconn_reloading(p->conn) <= 0) {
 			ex = publish_send(p);
 			if (ex > 0)
 				return ex;
@@ -481,6 +481,16 @@ publish_loop(struct publish *p, struct stage_ticker *tk, bool *eof)
 			if (stage_ticker_due(tk, now))
 				publish_stats(p, false);
 			next_poll = now + PUBLISH_POLL_MS;
+		}
+		/* what a replacement client reloaded goes out alone first:
+		 * new publishes mixed in flight with it would come first
+		 * after another reload (mqttconn_reloading) */
+		if (mqttconn_reloading(p->conn) > 0) {
+			if (!p->paused)
+				p->full_waits++;
+			p->paused = true;
+			ex = publish_wait(p, PUBLISH_POLL_MS, 0);
+			continue;
 		}
 		if (p->held) {
 			ex = publish_send(p);
