@@ -73,8 +73,9 @@ struct mqttconn {
 	/* A QoS 1/2 publish failed without its token (paho's threads set
 	 * it; mqttconn_poll replaces the client before the next connect). */
 	_Atomic bool lost_track;
-	/* The connection was lost with a persistence dir: reload what is
-	 * pending into a new client before the next connect. */
+	/* The connection was lost with a persistence dir or memory store:
+	 * reload what is pending into a new client before the next connect
+	 * (once the broker accepts a TCP connection). */
 	bool reload;
 	bool tls;
 	int wake[2];
