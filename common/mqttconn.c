@@ -1313,11 +1313,20 @@ mqttconn_publish(struct mqttconn *c, const char *topic, const void *payload,
 }
 
 int
-mqttconn_reloading(const struct mqttconn *c)
+mqttconn_reloading(struct mqttconn *c)
 {
+	int left;
+
 	if (!atomic_load(&c->reloaded_by_replacement))
 		return 0;
-	return atomic_load_explicit(&c->reload_left, memory_order_relaxed);
+	left = atomic_load_explicit(&c->reload_left, memory_order_relaxed);
+	/* Nothing pending at all: whatever was not checked off (an id paho
+	 * changed) is not pending either; do not wait for it forever. */
+	if (left > 0 && mqttconn_pending(c) == 0) {
+		atomic_store(&c->reload_left, 0);
+		left = 0;
+	}
+	return left;
 }
 
 int

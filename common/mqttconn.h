@@ -224,7 +224,7 @@ int mqttconn_pending(struct mqttconn *c);
  * about order holds new publishes until it is 0: the new client numbers
  * them from message id 1, and if they were in flight with the reloaded
  * ones, the next reload would resend them first (paho sorts by id). */
-int mqttconn_reloading(const struct mqttconn *c);
+int mqttconn_reloading(struct mqttconn *c);
 
 /* Disconnects cleanly, giving in-flight work up to timeout_ms. */
 void mqttconn_stop(struct mqttconn *c, int timeout_ms);

@@ -178,14 +178,9 @@ publish_commit(struct publish *p)
 	struct stage_pos pos;
 	enum stageio_err rc;
 
-	if (p->holding) {
-		struct mqttconn_stats st;
-
-		mqttconn_get_stats(p->conn, &st);
-		if (st.reload_left <= 0) {
-			(void)pubtrack_release_held(p->track);
-			p->holding = false;
-		}
+	if (p->holding && mqttconn_reloading(p->conn) <= 0) {
+		(void)pubtrack_release_held(p->track);
+		p->holding = false;
 	}
 	if (!pubtrack_pop(p->track, &pos, &p->done))
 		return -1;
