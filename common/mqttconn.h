@@ -188,9 +188,10 @@ enum mqttconn_err mqttconn_start(struct mqttconn *c);
  * heap-use-after-free on paho's receive thread). Such a publish may fail
  * without its token, or not be reported at all. So a client never
  * reconnects with what it held when a connection broke: with a persistence
- * dir or a memory store (cfg.memory_store, common/memstore), the connect
- * attempt after a lost connection (with publishes pending) first replaces
- * the paho client. The old one is retired, never used or freed again
+ * dir or a memory store (cfg.memory_store, common/memstore), the first
+ * connect attempt after a lost connection (with publishes pending) that
+ * finds the broker accepting a TCP connection first replaces the paho
+ * client. The old one is retired, never used or freed again
  * (freeing it would free that memory twice: it stays until the process
  * exits), and a new one reloads the unacknowledged publishes from the
  * store, where paho wrote them intact before sending. With neither (QoS 0
