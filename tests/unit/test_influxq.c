@@ -277,6 +277,17 @@ test_api_routes(void)
 	api_response_release(&r);
 }
 
+/* An empty GET request at NOW and an empty response for api_parse_readings. */
+static void
+readings_request(struct api_request *req, struct api_response *resp)
+{
+	memset(req, 0, sizeof(*req));
+	memset(resp, 0, sizeof(*resp));
+	strbuf_init(&resp->body, 0);
+	req->method = "GET";
+	req->now_ns = NOW;
+}
+
 static void
 test_api_readings_params(void)
 {
@@ -284,11 +295,7 @@ test_api_readings_params(void)
 	struct api_response resp;
 	struct influxq_range r;
 
-	memset(&req, 0, sizeof(req));
-	memset(&resp, 0, sizeof(resp));
-	strbuf_init(&resp.body, 0);
-	req.method = "GET";
-	req.now_ns = NOW;
+	readings_request(&req, &resp);
 	req.args[0] = (struct api_kv){"field", "temperature"};
 	req.args[1] = (struct api_kv){"start", "-1h"};
 	req.args[2] = (struct api_kv){"every", "1s"};
@@ -321,11 +328,7 @@ test_api_readings_widest(void)
 	struct api_response resp;
 	struct influxq_range r;
 
-	memset(&req, 0, sizeof(req));
-	memset(&resp, 0, sizeof(resp));
-	strbuf_init(&resp.body, 0);
-	req.method = "GET";
-	req.now_ns = NOW;
+	readings_request(&req, &resp);
 	req.args[0] = (struct api_kv){"field", "t"};
 	req.args[1] = (struct api_kv){"start", "1677-09-21T00:12:43.145224192Z"};
 	req.args[2] = (struct api_kv){"end", "2262-04-11T23:47:16.854775807Z"};
